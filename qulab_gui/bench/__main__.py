@@ -1,0 +1,83 @@
+"""Run every benchmark case and print a table; `--json FILE` also writes the metrics."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib
+import json
+import os
+import platform
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from qulab_gui import __version__
+from qulab_gui.bench.context import BenchContext
+
+CASES = ["nplus1", "cache", "outbox", "startup"]
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m qulab_gui.bench", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="smaller sizes, for a smoke run")
+    parser.add_argument("--json", type=Path, help="write {'metrics': ..., 'environment': ...} here")
+    parser.add_argument("--redis-url", default=os.environ.get("QULAB_REDIS_URL", "redis://127.0.0.1:6379/15"),
+                        help="Redis to measure ('fake' for fakeredis); falls back to fakeredis if absent")
+    parser.add_argument("--database-url", default=os.environ.get("QULAB_DATABASE_URL"),
+                        help="database to measure (default: a temp SQLite file)")
+    parser.add_argument("--only", choices=CASES, action="append", help="run only these cases")
+    return parser.parse_args(argv)
+
+
+async def run(args: argparse.Namespace) -> dict[str, Any]:
+    metrics: dict[str, Any] = {}
+    environment: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory(prefix="qulab-bench-") as work:
+        ctx = BenchContext(args.database_url, args.redis_url, args.quick, Path(work))
+        for name in args.only or CASES:
+            try:
+                module = importlib.import_module(f"qulab_gui.bench.{name}")
+            except ModuleNotFoundError:
+                continue  # a case not built yet
+            print(f"\n== {name}", flush=True)
+            started = time.perf_counter()
+            result = await module.run(ctx)
+            metrics.update(result.get("metrics", {}))
+            environment.update(result.get("environment", {}))
+            print(f"  ({time.perf_counter() - started:.1f} s)", flush=True)
+    environment.update(_environment(args))
+    return {"metrics": metrics, "environment": environment}
+
+
+def _environment(args: argparse.Namespace) -> dict[str, Any]:
+    import nicegui
+    import redis
+    import sqlalchemy
+
+    return {
+        "qulab": __version__,
+        "python": sys.version.split()[0],
+        "sqlalchemy": sqlalchemy.__version__,
+        "redis_py": redis.__version__,
+        "nicegui": nicegui.__version__,
+        "machine": f"{platform.system()} {platform.machine()}, {os.cpu_count()} cores",
+        "quick": args.quick,
+    }
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    report = asyncio.run(run(args))
+    print("\nmetrics:")
+    for name, value in report["metrics"].items():
+        print(f"  {name:<32} {value}")
+    if args.json:
+        args.json.write_text(json.dumps(report, indent=2, default=str))
+        print(f"\nwrote {args.json}")
+
+
+if __name__ == "__main__":
+    main()

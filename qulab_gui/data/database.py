@@ -1,0 +1,201 @@
+"""Engine, pool, session factory, statement recorder and schema lifecycle.
+
+Everything the labs measure about the database starts here: the `StatementRecorder` hooks the
+engine's own cursor events, so a count shown on a page is the number of statements the DBAPI
+really executed, not an estimate.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Connection, event, text
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.pool import AsyncAdaptedQueuePool, StaticPool
+
+from .models import Base
+
+MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+
+
+@dataclass(frozen=True)
+class PoolSettings:
+    size: int = 5
+    max_overflow: int = 10
+    timeout_s: float = 10.0
+    pre_ping: bool = True
+
+
+def masked_url(url: str | URL) -> str:
+    """The URL as it may be shown on a page or in /api/health: any password replaced by ***."""
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def is_memory_sqlite(url: URL) -> bool:
+    return url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:")
+
+
+def create_engine(url: str, pool: PoolSettings | None = None) -> AsyncEngine:
+    """An async engine with the pool that suits the dialect.
+
+    In-memory SQLite lives inside one connection, so it gets a StaticPool (one shared connection,
+    where size and overflow arguments are invalid). Files and PostgreSQL get a queue pool whose
+    limits the connectivity lab makes visible.
+    """
+    parsed = make_url(url)
+    pool = pool or PoolSettings()
+    if is_memory_sqlite(parsed):
+        engine = create_async_engine(parsed, poolclass=StaticPool, connect_args={"check_same_thread": False})
+    else:
+        connect_args: dict[str, Any] = {"timeout": 30} if parsed.get_backend_name() == "sqlite" else {}
+        engine = create_async_engine(
+            parsed,
+            poolclass=AsyncAdaptedQueuePool,
+            pool_size=pool.size,
+            max_overflow=pool.max_overflow,
+            pool_timeout=pool.timeout_s,
+            pool_pre_ping=pool.pre_ping,
+            connect_args=connect_args,
+        )
+    if parsed.get_backend_name() == "sqlite":
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        if parsed.database and not is_memory_sqlite(parsed):
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+    return engine
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")  # SQLite ignores foreign keys (and so cascades) without it
+    cursor.execute("PRAGMA journal_mode=WAL")  # readers do not block the writer
+    cursor.execute("PRAGMA busy_timeout=5000")  # wait for a lock instead of failing at once
+    cursor.execute("PRAGMA synchronous=NORMAL")  # safe with WAL, much faster commits
+    cursor.close()
+
+
+def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    # expire_on_commit=False: objects stay readable after commit without a surprise lazy refresh.
+    return async_sessionmaker(engine, expire_on_commit=False)
+
+
+# -- statement recorder -------------------------------------------------------------------------
+
+_NUMBERS = re.compile(r"\b\d+\b")
+_PLACEHOLDER_LISTS = re.compile(r"\((?:\s*(?:\?|%s|\$\d+|__\[POSTCOMPILE_\w+\]|:\w+)\s*,?)+\)")
+_SPACES = re.compile(r"\s+")
+
+
+def sql_shape(statement: str) -> str:
+    """A statement with literals and IN-list lengths folded, so 'similar queries' group together."""
+    shape = _PLACEHOLDER_LISTS.sub("(?)", statement)
+    shape = _NUMBERS.sub("N", shape)
+    return _SPACES.sub(" ", shape).strip()
+
+
+@dataclass
+class RecordedStatement:
+    sql: str
+    duration_s: float
+    many: bool
+
+
+@dataclass
+class Capture:
+    """The statements executed inside one `StatementRecorder.capture()` block."""
+
+    statements: list[RecordedStatement] = field(default_factory=list)
+    started: float = field(default_factory=time.perf_counter)
+    elapsed_s: float = 0.0
+
+    @property
+    def count(self) -> int:
+        return len(self.statements)
+
+    @property
+    def db_time_s(self) -> float:
+        return sum(s.duration_s for s in self.statements)
+
+    def shapes(self) -> list[tuple[str, int]]:
+        """Distinct statement shapes with how often each ran, most frequent first."""
+        return Counter(sql_shape(s.sql) for s in self.statements).most_common()
+
+
+_active: ContextVar[tuple[Capture, ...]] = ContextVar("qulab_active_captures", default=())
+
+
+class StatementRecorder:
+    """Counts and times the statements an engine executes, per block of code.
+
+    `capture()` works per asyncio task (a context variable, which SQLAlchemy carries into its
+    greenlets), so two labs measuring at the same time never see each other's statements.
+    The engine-wide `total` counts everything, for the header statistics.
+    """
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.total = 0
+        sync_engine = engine.sync_engine
+        event.listen(sync_engine, "before_cursor_execute", self._before)
+        event.listen(sync_engine, "after_cursor_execute", self._after)
+
+    def _before(self, conn: Connection, cursor: Any, statement: str, params: Any, context: Any, many: bool) -> None:
+        conn.info["qulab_t0"] = time.perf_counter()
+
+    def _after(self, conn: Connection, cursor: Any, statement: str, params: Any, context: Any, many: bool) -> None:
+        self.total += 1
+        captures = _active.get()
+        if captures:
+            recorded = RecordedStatement(statement, time.perf_counter() - conn.info.pop("qulab_t0"), many)
+            for capture in captures:
+                capture.statements.append(recorded)
+
+    @contextmanager
+    def capture(self) -> Iterator[Capture]:
+        capture = Capture()
+        token = _active.set((*_active.get(), capture))
+        try:
+            yield capture
+        finally:
+            _active.reset(token)
+            capture.elapsed_s = time.perf_counter() - capture.started
+
+
+# -- schema lifecycle ---------------------------------------------------------------------------
+
+
+def alembic_config(connection: Connection | None = None) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.attributes["connection"] = connection
+    return config
+
+
+async def migrate(engine: AsyncEngine) -> None:
+    """Bring the schema to the newest migration; a student's existing data survives upgrades."""
+    async with engine.begin() as conn:
+        await conn.run_sync(lambda sync_conn: command.upgrade(alembic_config(sync_conn), "head"))
+
+
+async def reset(engine: AsyncEngine) -> None:
+    """Drop every lab table (and Alembic's bookkeeping), then migrate from scratch."""
+    async with engine.begin() as conn:
+        await conn.run_sync(Base.metadata.drop_all)
+        await conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
+    await migrate(engine)
+
+
+async def current_revision(engine: AsyncEngine) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
+    async with engine.connect() as conn:
+        return await conn.run_sync(lambda c: MigrationContext.configure(c).get_current_revision())

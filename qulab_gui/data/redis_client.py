@@ -1,0 +1,77 @@
+"""Connecting to Redis, or to fakeredis when no server answers.
+
+A classroom has no Redis server, so the app falls back to fakeredis (an in-process Redis with
+streams and Lua) within a second and says so. Everything that wants Redis asks the returned
+`RedisConnection` for a client, so a real server and the fake are used the same way.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from dataclasses import dataclass, field
+
+import fakeredis
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+log = logging.getLogger(__name__)
+
+FAKE = "fake"
+PROBE_TIMEOUT_S = 0.5  # refused ports fail in ~1 ms, a hung server within this; two tries stay under 1 s
+OPERATION_TIMEOUT_S = 1.0
+
+
+@dataclass
+class RedisConnection:
+    backend: str  # "redis" or "fakeredis"
+    url: str  # what was asked for, e.g. redis://127.0.0.1:6379/0 or "fake"
+    client: Redis
+    reason: str = ""  # why fakeredis is used, when it is
+    _server: fakeredis.FakeServer | None = field(default=None, repr=False)
+    _extra: list[Redis] = field(default_factory=list, repr=False)
+
+    @property
+    def is_fake(self) -> bool:
+        return self.backend == "fakeredis"
+
+    def new_client(self, *, blocking: bool = False) -> Redis:
+        """Another client on the same server; `blocking=True` has no read timeout (for XREADGROUP BLOCK)."""
+        if self._server is not None:
+            client: Redis = fakeredis.FakeAsyncRedis(server=self._server, decode_responses=True)
+        else:
+            client = Redis.from_url(
+                self.url, decode_responses=True, socket_connect_timeout=PROBE_TIMEOUT_S,
+                socket_timeout=None if blocking else OPERATION_TIMEOUT_S,
+            )
+        self._extra.append(client)
+        return client
+
+    async def close(self) -> None:
+        for client in [self.client, *self._extra]:
+            with contextlib.suppress(RedisError, OSError, RuntimeError):  # closing must never fail a shutdown
+                await client.aclose()
+        self._extra.clear()
+
+
+def fake_connection(reason: str = "", url: str = FAKE) -> RedisConnection:
+    server = fakeredis.FakeServer()
+    client = fakeredis.FakeAsyncRedis(server=server, decode_responses=True)
+    return RedisConnection("fakeredis", url, client, reason, server)
+
+
+async def connect(url: str) -> RedisConnection:
+    """A real Redis at `url` if it answers PING within a second, else fakeredis (with the reason)."""
+    if url == FAKE:
+        return fake_connection("forced with --redis-url fake")
+    client = Redis.from_url(
+        url, decode_responses=True, socket_connect_timeout=PROBE_TIMEOUT_S, socket_timeout=OPERATION_TIMEOUT_S,
+    )
+    try:
+        await client.ping()
+    except (RedisError, OSError) as error:
+        await client.aclose()
+        reason = f"no Redis answered at {url} ({type(error).__name__}); using fakeredis"
+        log.warning(reason)
+        return fake_connection(reason, url)
+    return RedisConnection("redis", url, client)

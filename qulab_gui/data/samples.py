@@ -1,0 +1,118 @@
+"""Sample data: users with assessments and computed AIR scores, generated from a seeded RNG.
+
+The names and abilities are drawn from `random.Random(seed)` so a run can be repeated; every score
+is computed by `scoring.calculate_air` from the user's assessments, never drawn at random.
+Rows are inserted in batches with executemany inside one transaction: a failure mid-load leaves
+nothing half-written, and `progress` is called between batches so a page can show a live bar.
+"""
+
+from __future__ import annotations
+
+import random
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from sqlalchemy import insert, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from .models import AIRScore, Assessment, User, new_id
+from .scoring import EDUCATION_LEVELS, OCCUPATIONS, AssessmentEvidence, calculate_air
+
+FIRST = ["Ada", "Alan", "Grace", "Edsger", "Barbara", "Donald", "Margaret", "Ken", "Frances", "John",
+         "Radia", "Tim", "Hedy", "Linus", "Sophie", "Guido", "Katherine", "Dennis", "Anita", "Niklaus"]
+LAST = ["Lovelace", "Turing", "Hopper", "Dijkstra", "Liskov", "Knuth", "Hamilton", "Thompson", "Allen",
+        "McCarthy", "Perlman", "Berners-Lee", "Lamarr", "Torvalds", "Wilson", "van Rossum", "Johnson",
+        "Ritchie", "Borg", "Wirth"]
+BATCH = 250
+MAX_SAMPLE_USERS = 20_000
+
+Progress = Callable[[int, int], Awaitable[None] | None]
+
+
+def _assessments_for(rng: random.Random, user_id: str) -> list[dict[str, Any]]:
+    return [
+        {"id": new_id(), "user_id": user_id, "component": component, "status": "completed",
+         "current_ability": round(rng.gauss(0.0, 1.0), 3), "items_administered": rng.randint(8, 40)}
+        for component in ("fluency", "domain", "adaptive")
+    ]
+
+
+def _scores_for(user: dict[str, Any], assessments: list[dict[str, Any]], count: int) -> list[dict[str, Any]]:
+    """`count` scores as if recalculated over time: score k sees k/count of the items administered."""
+    rows = []
+    for k in range(1, count + 1):
+        evidence = [AssessmentEvidence(a["component"], a["current_ability"], a["items_administered"] * k // count)
+                    for a in assessments]
+        result = calculate_air(user["occupation_code"], user["years_experience"], evidence)
+        rows.append({
+            "id": new_id(), "user_id": user["id"], "air_score": result.air_score, "vr_score": result.vr_score,
+            "hr_score": result.hr_score, "synergy_score": result.synergy_score, "ci_lower": result.ci_lower,
+            "ci_upper": result.ci_upper, "parameter_version": result.metadata()["parameter_version"],
+            "calculation_metadata": result.metadata(),
+        })
+    return rows
+
+
+async def load_samples(
+    session: AsyncSession, users: int, scores_per_user: int = 1, *, seed: int = 42,
+    progress: Progress | None = None,
+) -> int:
+    """Insert `users` sample users, each with 3 assessments and `scores_per_user` scores."""
+    if not 1 <= users <= MAX_SAMPLE_USERS:
+        raise ValueError(f"Number of users must be between 1 and {MAX_SAMPLE_USERS:,}")
+    if not 0 <= scores_per_user <= 50:
+        raise ValueError("Scores per user must be between 0 and 50")
+    rng = random.Random(seed)
+    batch_tag = uuid.uuid4().hex[:6]  # keeps emails unique across repeated loads
+    occupations = sorted(OCCUPATIONS)
+    async with session.begin():
+        for start in range(0, users, BATCH):
+            user_rows, assessment_rows, score_rows = [], [], []
+            for i in range(start, min(start + BATCH, users)):
+                first, last = rng.choice(FIRST), rng.choice(LAST)
+                user = {
+                    "id": new_id(), "name": f"{first} {last}",
+                    "email": f"{first}.{last}.{batch_tag}{i}@example.org".lower().replace(" ", ""),
+                    "occupation_code": rng.choice(occupations), "education_level": rng.choice(EDUCATION_LEVELS),
+                    "years_experience": rng.randint(0, 35),
+                }
+                assessments = _assessments_for(rng, user["id"])
+                user_rows.append(user)
+                assessment_rows += assessments
+                score_rows += _scores_for(user, assessments, scores_per_user)
+            await session.execute(insert(User), user_rows)
+            await session.execute(insert(Assessment), assessment_rows)
+            if score_rows:
+                await session.execute(insert(AIRScore), score_rows)
+            if progress is not None:
+                maybe = progress(start + len(user_rows), users)
+                if maybe is not None:
+                    await maybe
+    return users
+
+
+async def add_scores(session: AsyncSession, per_user: int, *, progress: Progress | None = None) -> int:
+    """Recalculate `per_user` more scores for every existing user from their assessments."""
+    if not 1 <= per_user <= 50:
+        raise ValueError("Scores per user must be between 1 and 50")
+    added = 0
+    async with session.begin():
+        users = (await session.execute(select(User.id, User.occupation_code, User.years_experience))).all()
+        rows = (await session.execute(select(Assessment.user_id, Assessment.component,
+                                             Assessment.current_ability, Assessment.items_administered))).all()
+        by_user: dict[str, list[dict[str, Any]]] = {}
+        for row in rows:
+            by_user.setdefault(row.user_id, []).append(row._asdict())
+        for start in range(0, len(users), BATCH):
+            batch = []
+            for u in users[start:start + BATCH]:
+                batch += _scores_for(u._asdict(), by_user.get(u.id, []), per_user)
+            if batch:
+                await session.execute(insert(AIRScore), batch)
+                added += len(batch)
+            if progress is not None:
+                maybe = progress(min(start + BATCH, len(users)), len(users))
+                if maybe is not None:
+                    await maybe
+    return added

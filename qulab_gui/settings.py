@@ -1,0 +1,175 @@
+"""One frozen `Settings` object, built from CLI flags and their QULAB_* environment twins.
+
+Precedence: a flag on the command line wins over its environment variable, which wins over the
+default. Every invalid value raises `SettingsError` with a one-line message; `main()` prints it and
+exits non-zero instead of showing a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import os
+import secrets
+import socket
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from platformdirs import user_data_dir
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+APP_NAME = "QuLab"
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
+FAKE_REDIS = "fake"
+SUPPORTED_DRIVERS = {"sqlite+aiosqlite", "postgresql+asyncpg"}
+
+
+class SettingsError(ValueError):
+    """An invalid flag or environment value, with a message fit for one line on stderr."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    host: str
+    port: int
+    database_url: str
+    redis_url: str
+    data_dir: Path
+    mode: str  # "native", "browser" or "headless": what the user asked for
+    reset: bool = False
+    token: str | None = None
+
+    @property
+    def is_loopback(self) -> bool:
+        return is_loopback_host(self.host)
+
+    @property
+    def log_dir(self) -> Path:
+        return self.data_dir / "logs"
+
+    @property
+    def storage_dir(self) -> Path:
+        return self.data_dir / "nicegui"
+
+
+def is_loopback_host(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def default_data_dir() -> Path:
+    # An empty XDG variable must behave like an unset one, or platformdirs yields a relative path.
+    for name in ("XDG_DATA_HOME",):
+        if os.environ.get(name, None) == "":
+            os.environ.pop(name)
+    return Path(user_data_dir(APP_NAME, appauthor=False))
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host if host not in ("0.0.0.0", "localhost") else "127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="qulab",
+        description="QuLab: learn how a Python backend's data layer scales, with real measurements.",
+    )
+    shown = parser.add_mutually_exclusive_group()
+    shown.add_argument("--browser", action="store_true", help="open a browser tab instead of a native window")
+    shown.add_argument("--headless", action="store_true", help="serve only, open nothing, print the URL")
+    parser.add_argument("--host", help="interface to bind (default 127.0.0.1; env QULAB_HOST)")
+    parser.add_argument("--port", help="port to serve on (default: a free port; env QULAB_PORT)")
+    parser.add_argument("--database-url", help="SQLAlchemy async URL (env QULAB_DATABASE_URL)")
+    parser.add_argument("--redis-url", help="redis:// URL, or 'fake' for fakeredis (env QULAB_REDIS_URL)")
+    parser.add_argument("--data-dir", help="where the database, logs and storage live (env QULAB_DATA_DIR)")
+    parser.add_argument("--reset", action="store_true", help="drop and recreate the lab database at start")
+    return parser
+
+
+def load_settings(argv: list[str] | None = None, env: dict[str, str] | None = None) -> Settings:
+    """Parse flags (argv) and environment (env) into validated Settings."""
+    env = dict(os.environ if env is None else env)
+    args = build_parser().parse_args([] if argv is None else argv)
+
+    def pick(flag: str | None, name: str) -> str | None:
+        value = flag if flag not in (None, "") else env.get(name)
+        return value if value not in (None, "") else None
+
+    host = pick(args.host, "QULAB_HOST") or "127.0.0.1"
+    _check_host(host)
+    port_text = pick(args.port, "QULAB_PORT")
+    port = _parse_port(port_text) if port_text else free_port(host)
+
+    data_dir = Path(pick(args.data_dir, "QULAB_DATA_DIR") or default_data_dir()).expanduser().resolve()
+    _ensure_writable(data_dir)
+
+    database_url = pick(args.database_url, "QULAB_DATABASE_URL") or f"sqlite+aiosqlite:///{data_dir / 'qulab.db'}"
+    _check_database_url(database_url)
+    redis_url = pick(args.redis_url, "QULAB_REDIS_URL") or DEFAULT_REDIS_URL
+    _check_redis_url(redis_url)
+
+    mode = "headless" if args.headless else "browser" if args.browser else "native"
+    return Settings(
+        host=host,
+        port=port,
+        database_url=database_url,
+        redis_url=redis_url,
+        data_dir=data_dir,
+        mode=mode,
+        reset=args.reset,
+        # Off loopback every request needs a token: the instructor's own, or one made up now.
+        token=env.get("QULAB_TOKEN") or (None if is_loopback_host(host) else secrets.token_urlsafe(16)),
+    )
+
+
+def _check_host(host: str) -> None:
+    if host == "localhost":
+        return
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        raise SettingsError(f"--host {host!r} is not an IP address (use 127.0.0.1 or 0.0.0.0)") from None
+
+
+def _parse_port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        raise SettingsError(f"--port {text!r} is not a number") from None
+    if not 1 <= port <= 65535:
+        raise SettingsError(f"--port {port} is out of range (1-65535)")
+    return port
+
+
+def _ensure_writable(path: Path) -> None:
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=path):
+            pass
+    except OSError as error:
+        raise SettingsError(f"data dir {str(path)!r} is not writable: {error.strerror or error}") from None
+
+
+def _check_database_url(url: str) -> None:
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise SettingsError(f"--database-url {url!r} is not a database URL") from None
+    if parsed.drivername not in SUPPORTED_DRIVERS:
+        supported = ", ".join(sorted(SUPPORTED_DRIVERS))
+        raise SettingsError(f"--database-url driver {parsed.drivername!r} is not supported (use {supported})")
+
+
+def _check_redis_url(url: str) -> None:
+    if url == FAKE_REDIS:
+        return
+    if not url.startswith(("redis://", "rediss://", "unix://")):
+        raise SettingsError(f"--redis-url {url!r} must start with redis://, rediss:// or unix://, or be 'fake'")

@@ -1,0 +1,78 @@
+"""The frame every page shares: header with live backend chips, navigation drawer in lab order."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from nicegui import ui
+
+from qulab_gui.lab import current_lab
+
+NAVIGATION = [
+    ("/", "Introduction", "home"),
+    ("/models", "1 · Data models", "schema"),
+    ("/connectivity", "2 · Connectivity & pooling", "cable"),
+    ("/repository", "3 · Repository & N+1", "view_list"),
+    ("/caching", "4 · Caching", "bolt"),
+    ("/outbox", "5 · Outbox", "outbox"),
+]
+DIALECT_NAMES = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}
+
+
+def backend_chips() -> None:
+    """Database dialect and Redis backend, green when healthy, orange when degraded."""
+    lab = current_lab()
+    database = ui.chip(icon="storage").props("outline dense").classes("text-white").mark("chip-database")
+    redis = ui.chip(icon="memory").props("outline dense").classes("text-white").mark("chip-redis")
+
+    def refresh() -> None:
+        status = lab.backend_status
+        database.text = DIALECT_NAMES.get(lab.dialect, lab.dialect)
+        redis.text = {"fakeredis": "fakeredis (embedded)", "redis": "Redis"}.get(lab.redis_backend,
+                                                                                 lab.redis_backend)
+        for chip, ok in ((database, status.get("database")), (redis, status.get("redis"))):
+            chip.props(f"color={'positive' if ok else 'warning' if ok is False else 'grey'}")
+            chip.tooltip("healthy" if ok else "degraded: see the page for details" if ok is False else "starting")
+
+    refresh()
+    ui.timer(2.0, refresh)
+
+
+@contextmanager
+def frame(title: str, subtitle: str = "") -> Iterator[None]:
+    ui.colors(primary="#3949ab", secondary="#00897b", accent="#8e24aa", positive="#2e7d32")
+    ui.page_title(f"{title} · QuLab")
+    with ui.header(elevated=True).classes("items-center gap-3 px-4 py-2 bg-primary"):
+        ui.button(icon="menu", on_click=lambda: drawer.toggle()).props("flat round dense color=white")
+        ui.label("QuLab").classes("text-h6 font-bold tracking-wide")
+        ui.label("how a Python data layer scales").classes("text-sm opacity-80 max-sm:hidden")
+        ui.space()
+        backend_chips()
+    with ui.left_drawer(value=True, bordered=True).classes("bg-grey-1 p-0") as drawer:
+        with ui.list().classes("w-full").props("padding"):
+            for path, label, icon in NAVIGATION:
+                with ui.item(on_click=lambda p=path: ui.navigate.to(p)).props("clickable").mark(f"nav-{path}"):
+                    with ui.item_section().props("avatar"):
+                        ui.icon(icon, color="primary")
+                    with ui.item_section():
+                        ui.item_label(label)
+    with ui.column().classes("w-full max-w-6xl mx-auto p-4 gap-4"):
+        ui.label(title).classes("text-h4 font-medium")
+        if subtitle:
+            ui.label(subtitle).classes("text-body1 text-grey-8 -mt-2")
+        yield
+
+
+def notify_error(message: str) -> None:
+    ui.notify(message, type="negative", position="top", multi_line=True, close_button=True)
+
+
+def section(title: str, caption: str = "") -> ui.card:
+    """A titled card; pages are built from a few of these."""
+    card = ui.card().classes("w-full")
+    with card:
+        ui.label(title).classes("text-h6")
+        if caption:
+            ui.label(caption).classes("text-body2 text-grey-8")
+    return card

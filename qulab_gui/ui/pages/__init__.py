@@ -1,0 +1,6 @@
+"""One module per lab section; importing a module registers its page with NiceGUI."""
+
+
+def register() -> None:
+    # Imported here, not at module level, so the `user` test fixture gets fresh pages every test.
+    from . import caching, connectivity, home, models, outbox, repository  # noqa: F401

@@ -1,0 +1,130 @@
+"""Lab 2 · Connectivity & pooling: the engine, sample data, and a pool pushed past its limits."""
+
+from nicegui import ui
+
+from qulab_gui.data.database import PoolSettings
+from qulab_gui.data.pooling import PoolSnapshot, ProbeResult
+from qulab_gui.data.users import ValidationError
+from qulab_gui.lab import current_lab
+from qulab_gui.ui.frame import frame, notify_error, section
+
+
+def pool_chart() -> ui.echart:
+    return ui.echart({
+        "title": {"text": "Pool during the probe", "textStyle": {"fontSize": 14}},
+        "tooltip": {"trigger": "axis"},
+        "legend": {"top": 24},
+        "grid": {"top": 64, "left": 56, "right": 24, "bottom": 48},
+        "xAxis": {"type": "value", "name": "time (s)", "nameLocation": "middle", "nameGap": 28},
+        "yAxis": {"type": "value", "name": "connections / sessions", "minInterval": 1},
+        "series": [{"name": name, "type": "line", "step": "end", "showSymbol": False, "data": []}
+                   for name in ("checked out", "overflow", "waiting")],
+    }).classes("w-full h-80")
+
+
+@ui.page("/connectivity")
+async def connectivity_page() -> None:
+    lab = current_lab()
+    await lab.ready()
+    with frame("2 · Connectivity & pooling", "One engine per app, a pool of connections shared by every request."):
+        with section("Engine"):
+            engine_info = ui.grid(columns=2).classes("gap-x-6 gap-y-1").mark("engine-info")
+
+        with section("Sample data", "Users with assessments and scores computed by the scoring module."):
+            with ui.row().classes("items-end gap-4"):
+                n_users = ui.number("Users", value=200, min=1, max=20000, format="%d").props("outlined dense") \
+                    .mark("sample-users")
+                load_button = ui.button("Load sample data", icon="download",
+                                        on_click=lambda: load()).mark("load-samples")
+            progress = ui.linear_progress(value=0, show_value=False).props("size=12px rounded").mark("progress")
+            sample_result = ui.label().mark("sample-result")
+
+        with section("Concurrency probe", "K sessions at once against a pool of size + overflow connections. "
+                     "Past that, sessions wait; past the timeout, they fail."):
+            with ui.row().classes("items-end gap-4"):
+                sessions = ui.number("Sessions (K)", value=20, min=1, max=200, format="%d").props("outlined dense") \
+                    .classes("w-28").mark("probe-sessions")
+                size = ui.number("Pool size", value=5, min=1, max=50, format="%d").props("outlined dense") \
+                    .classes("w-28").mark("probe-size")
+                overflow = ui.number("Max overflow", value=5, min=0, max=50, format="%d") \
+                    .props("outlined dense").classes("w-28").mark("probe-overflow")
+                timeout = ui.number("Timeout (s)", value=1.0, min=0.1, max=30, step=0.1) \
+                    .props("outlined dense").classes("w-28").mark("probe-timeout")
+                hold = ui.number("Hold (s)", value=0.5, min=0, max=30, step=0.1).props("outlined dense") \
+                    .classes("w-28").mark("probe-hold")
+                probe_button = ui.button("Run probe", icon="play_arrow", on_click=lambda: probe()).mark("run-probe")
+            chart = pool_chart()
+            probe_result = ui.label().classes("text-body1").mark("probe-result")
+
+    def show_engine() -> None:
+        pool = lab.pool_status()
+        engine_info.clear()
+        with engine_info:
+            for key, value in (
+                ("URL", lab.database_url), ("Dialect", lab.dialect), ("Pool class", pool.get("class")),
+                ("Pool size", pool.get("size")), ("Max overflow", pool.get("max_overflow")),
+                ("Timeout (s)", pool.get("timeout_s")), ("Pre-ping", pool.get("pre_ping")),
+                ("Checked out now", pool.get("checkedout")),
+            ):
+                if value is not None:
+                    ui.label(key).classes("text-grey-8")
+                    ui.label(str(value)).classes("font-mono break-all")
+
+    async def load() -> None:
+        load_button.disable()
+        progress.value = 0
+        sample_result.text = "Loading…"
+
+        def on_progress(done: int, total: int) -> None:
+            progress.value = done / total
+            sample_result.text = f"Inserted {done:,} of {total:,} users…"
+
+        try:
+            count = int(n_users.value or 0)
+            await lab.load_samples(count, progress=on_progress)
+        except (ValidationError, ValueError) as problem:
+            sample_result.text = ""
+            notify_error(str(problem))
+        else:
+            sample_result.text = f"Loaded {count:,} users with 3 assessments and 1 score each."
+            ui.notify(sample_result.text, type="positive")
+        finally:
+            load_button.enable()
+
+    def on_snapshot(snap: PoolSnapshot) -> None:
+        for series, value in zip(chart.options["series"], (snap.checked_out, snap.overflow, snap.waiting),
+                                 strict=True):
+            series["data"].append([round(snap.at_s, 3), value])
+        chart.update()
+
+    async def probe() -> None:
+        for series in chart.options["series"]:
+            series["data"] = []
+        probe_button.disable()
+        probe_result.text = "Running…"
+        try:
+            pool = PoolSettings(size=int(size.value or 0), max_overflow=int(overflow.value or 0),
+                                timeout_s=float(timeout.value or 0))
+            result = await lab.probe_pool(int(sessions.value or 0), pool, float(hold.value or 0), on_snapshot)
+        except (ValidationError, ValueError) as problem:
+            probe_result.text = ""
+            notify_error(str(problem))
+        else:
+            probe_result.text = describe(result)
+            if result.timeouts:
+                notify_error(f"Pool exhausted: {result.timeouts} session(s) timed out after {pool.timeout_s:g} s")
+        finally:
+            probe_button.enable()
+
+    show_engine()
+    ui.timer(1.0, show_engine)
+
+
+def describe(result: ProbeResult) -> str:
+    limit = result.pool.size + result.pool.max_overflow
+    text = (f"{result.completed} of {result.sessions} sessions got a connection (pool limit {limit}); "
+            f"{result.timeouts} timed out; longest wait {result.max_wait_s * 1000:.0f} ms; "
+            f"total {result.elapsed_s:.2f} s.")
+    if result.errors:
+        text += f" Errors: {result.errors[0]}"
+    return text

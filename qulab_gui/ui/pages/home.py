@@ -1,0 +1,69 @@
+"""Introduction: what QuLab teaches, how it is built, and whether its backends are up."""
+
+from nicegui import ui
+
+from qulab_gui.lab import current_lab
+from qulab_gui.ui.frame import frame, section
+
+ARCHITECTURE = """
+flowchart LR
+    subgraph UI[NiceGUI pages]
+        P1[1 Models] --- P2[2 Pooling] --- P3[3 N+1] --- P4[4 Cache] --- P5[5 Outbox]
+    end
+    UI --> LAB[Lab context]
+    LAB --> REPO[Repositories and unit of work]
+    REPO --> ENGINE[SQLAlchemy async engine + pool]
+    ENGINE --> DB[(SQLite or PostgreSQL)]
+    LAB --> CACHE[Read-through cache]
+    CACHE --> REDIS[(Redis or fakeredis)]
+    CACHE -. miss .-> REPO
+    REPO -- same transaction --> OUTBOX[(domain_events)]
+    OUTBOX --> PUB[Publisher on app.timer]
+    PUB --> STREAM[[Redis Stream qulab:events]]
+    STREAM --> CONSUMER[Consumer group projection]
+"""
+
+LESSONS = [
+    ("1 · Data models", "SQLAlchemy 2.0 typed models, cascades, validation before the session."),
+    ("2 · Connectivity & pooling", "Engines, pools, and what happens when a pool runs out."),
+    ("3 · Repository & N+1", "The repository pattern and the N+1 problem, counted by the engine."),
+    ("4 · Caching", "A Redis read-through cache: hits, invalidation after commit, failing open."),
+    ("5 · Outbox", "The transactional outbox: events that are never lost, delivered to a Redis Stream."),
+]
+
+
+@ui.page("/")
+async def home_page() -> None:
+    lab = current_lab()
+    with frame("Welcome to QuLab", "Every number in these labs is measured, never simulated."):
+        with ui.row().classes("w-full gap-4 items-stretch"):
+            with section("What you will learn").classes("flex-1 min-w-[320px]"):
+                for title, text in LESSONS:
+                    with ui.row().classes("items-baseline gap-2 no-wrap"):
+                        ui.label(title).classes("font-medium whitespace-nowrap")
+                        ui.label(text).classes("text-grey-8")
+            with section("Backends", "What this session is connected to, checked live.").classes("w-96"):
+                status = ui.column().classes("gap-1").mark("backend-status")
+
+        with section("Architecture", "Imports point one way: ui → lab → data. Pages never hold SQL."):
+            ui.mermaid(ARCHITECTURE).classes("w-full")
+
+    async def refresh() -> None:
+        health = await lab.health()
+        status.clear()
+        with status:
+            for name, info, detail in (
+                ("Database", health["database"], f"{health['database']['dialect']} · {health['database']['url']}"),
+                ("Redis", health["redis"], f"{health['redis']['backend']} · {health['redis']['url']}"),
+            ):
+                with ui.row().classes("items-center gap-2 no-wrap"):
+                    ok = info["ok"]
+                    ui.icon("check_circle" if ok else "error", color="positive" if ok else "warning")
+                    ui.label(f"{name}: {'connected' if ok else 'unavailable'}").classes("font-medium")
+                ui.label(detail).classes("text-caption text-grey-8 break-all ml-8")
+            if lab.redis and lab.redis.reason:
+                ui.label(lab.redis.reason).classes("text-caption text-grey-8 ml-8")
+            ui.label(f"Version {health['version']} · status {health['status']}").classes("text-caption mt-2")
+
+    await refresh()
+    ui.timer(5.0, refresh)

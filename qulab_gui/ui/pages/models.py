@@ -1,0 +1,127 @@
+"""Lab 1 · Data models: the model code, its ER diagram, and a form that validates before it writes."""
+
+from nicegui import ui
+
+from qulab_gui.data.introspection import er_diagram, model_source
+from qulab_gui.data.scoring import EDUCATION_LEVELS, OCCUPATIONS
+from qulab_gui.data.users import ValidationError
+from qulab_gui.lab import current_lab
+from qulab_gui.ui.frame import frame, notify_error, section
+
+USER_COLUMNS = [
+    {"name": "email", "label": "Email", "field": "email", "align": "left", "sortable": True},
+    {"name": "name", "label": "Name", "field": "name", "align": "left", "sortable": True},
+    {"name": "occupation", "label": "Occupation", "field": "occupation", "align": "left"},
+    {"name": "education", "label": "Education", "field": "education_level", "align": "left"},
+    {"name": "years", "label": "Years", "field": "years_experience", "sortable": True},
+    {"name": "created", "label": "Created (UTC)", "field": "created", "align": "left", "sortable": True},
+]
+
+
+@ui.page("/models")
+async def models_page() -> None:
+    lab = current_lab()
+    with frame("1 · Data models", "Typed SQLAlchemy 2.0 models; the database enforces what the form checks."):
+        with ui.row().classes("w-full gap-4 items-stretch"):
+            with section("Create a user", "Validated before any session opens: bad input writes nothing."
+                         ).classes("flex-1 min-w-[340px]"):
+                email = ui.input("Email").props("outlined dense").classes("w-full").mark("email")
+                name = ui.input("Name").props("outlined dense").classes("w-full").mark("name")
+                occupation = ui.select({code: f"{label} ({code})" for code, (label, _) in OCCUPATIONS.items()},
+                                       label="Occupation", value="15-1252").props("outlined dense") \
+                    .classes("w-full").mark("occupation")
+                education = ui.select(list(EDUCATION_LEVELS), label="Education", value="bachelor") \
+                    .props("outlined dense").classes("w-full").mark("education")
+                years = ui.number("Years of experience", value=0, format="%d").props("outlined dense") \
+                    .classes("w-full").mark("years")
+                error = ui.label().classes("text-negative").mark("form-error")
+                ui.button("Create user", icon="person_add", on_click=lambda: create()).mark("create-user")
+            with section("Entity-relationship diagram", "Generated from the models' metadata."
+                         ).classes("flex-1 min-w-[340px]"):
+                ui.mermaid(er_diagram()).classes("w-full")
+
+        with section("Users", "Newest first. Select one to delete it with its assessments and scores."):
+            with ui.row().classes("items-center gap-4"):
+                counts = ui.label().mark("row-counts")
+                ui.space()
+                delete_button = ui.button("Delete selected", icon="delete", color="negative",
+                                          on_click=lambda: confirm_delete()).props("outline").mark("delete-user")
+            table = ui.table(rows=[], columns=USER_COLUMNS, row_key="id", selection="single",
+                             pagination=10).classes("w-full").mark("users-table")
+            deleted = ui.label().classes("text-positive").mark("delete-result")
+
+        with ui.expansion("The models' source code (qulab_gui/data/models.py)", icon="code").classes("w-full"):
+            ui.code(model_source(), language="python").classes("w-full text-xs")
+
+        with section("Danger zone", "Drop every table and recreate the schema from the migrations."):
+            ui.button("Reset database…", icon="restart_alt", color="negative",
+                      on_click=lambda: reset_dialog.open()).mark("reset-open")
+
+    with ui.dialog() as reset_dialog, ui.card():
+        ui.label("Delete all users, scores and events and recreate the schema?").classes("text-body1")
+        with ui.row().classes("justify-end w-full"):
+            ui.button("Cancel", on_click=reset_dialog.close).props("flat")
+            ui.button("Reset", color="negative", on_click=lambda: reset()).mark("reset-confirm")
+
+    with ui.dialog() as delete_dialog, ui.card():
+        delete_question = ui.label().classes("text-body1")
+        with ui.row().classes("justify-end w-full"):
+            ui.button("Cancel", on_click=delete_dialog.close).props("flat")
+            ui.button("Delete", color="negative", on_click=lambda: delete()).mark("delete-confirm")
+
+    async def refresh() -> None:
+        rows = await lab.count_rows()
+        counts.text = (f"{rows['users']:,} users · {rows['assessments']:,} assessments · "
+                       f"{rows['air_scores']:,} scores · {rows['domain_events']:,} events")
+        table.rows = [
+            {"id": u.id, "email": u.email, "name": u.name, "education_level": u.education_level,
+             "occupation": OCCUPATIONS.get(u.occupation_code, (u.occupation_code,))[0],
+             "years_experience": u.years_experience, "created": f"{u.created_at:%Y-%m-%d %H:%M:%S}"}
+            for u in await lab.list_users()
+        ]
+        selected_ids = {row["id"] for row in table.rows}
+        table.selected = [row for row in table.selected if row["id"] in selected_ids]
+        delete_button.set_enabled(bool(table.selected))
+
+    table.on_select(lambda: delete_button.set_enabled(bool(table.selected)))
+
+    async def create() -> None:
+        error.text = ""
+        try:
+            user = await lab.create_user(email=email.value, name=name.value, occupation_code=occupation.value,
+                                         education_level=education.value, years_experience=years.value)
+        except ValidationError as problem:
+            error.text = str(problem)
+            notify_error(str(problem))
+            return
+        ui.notify(f"Created {user.email}", type="positive")
+        email.value = name.value = ""
+        await refresh()
+
+    def confirm_delete() -> None:
+        if table.selected:
+            delete_question.text = f"Delete {table.selected[0]['email']} and everything that belongs to them?"
+            delete_dialog.open()
+
+    async def delete() -> None:
+        delete_dialog.close()
+        if not table.selected:
+            return
+        try:
+            result = await lab.delete_user(table.selected[0]["id"])
+        except ValidationError as problem:
+            notify_error(str(problem))
+        else:
+            deleted.text = (f"Deleted {result.email}: the cascade removed {result.assessments} assessment(s) "
+                            f"and {result.scores} score(s).")
+        table.selected = []
+        await refresh()
+
+    async def reset() -> None:
+        reset_dialog.close()
+        await lab.reset_database()
+        ui.notify("Database reset: schema recreated from the migrations", type="warning")
+        await refresh()
+
+    await refresh()
+    ui.timer(5.0, refresh)
