@@ -155,6 +155,7 @@ class DomainEvent(Base):
         CheckConstraint(f"status IN {EVENT_STATUSES!r}", name="status_known"),
         Index(None, "status", "next_attempt_at"),
         Index(None, "aggregate_type", "aggregate_id", "occurred_at"),
+        Index(None, "status", "occurred_at", "id"),  # the publisher's claim walks this in order
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
@@ -168,3 +169,6 @@ class DomainEvent(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # NULL means due now
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The publisher's lease (migration 0002): set when a batch is claimed, cleared when it is marked.
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
