@@ -1,0 +1,54 @@
+"""Lab 2 page: engine facts, sample data with progress, and the pool probe charting real exhaustion."""
+
+from nicegui import ui
+from nicegui.testing import User
+
+from tests.ui.conftest import lab_ready
+
+
+async def test_engine_facts_are_shown(user: User) -> None:
+    await lab_ready()
+    await user.open("/connectivity")
+    await user.should_see("AsyncAdaptedQueuePool")
+    await user.should_see("sqlite+aiosqlite:///")
+
+
+async def test_load_sample_data_fills_the_progress_bar(user: User) -> None:
+    lab = await lab_ready()
+    await user.open("/connectivity")
+    user.find(marker="sample-users").elements.pop().value = 600
+    user.find(marker="load-samples").click()
+    await user.should_see("Loaded 600 users", retries=50)
+    assert user.find(marker="progress").elements.pop().value == 1
+    assert (await lab.count_rows())["users"] == 600
+
+
+async def test_bad_sample_size_is_refused(user: User) -> None:
+    lab = await lab_ready()
+    await user.open("/connectivity")
+    user.find(marker="sample-users").elements.pop().value = 0
+    user.find(marker="load-samples").click()
+    await user.should_see("Number of users must be between 1 and", retries=20)
+    assert (await lab.count_rows())["users"] == 0
+
+
+async def test_probe_past_the_pool_limit_shows_timeouts_and_charts_the_pool(user: User) -> None:
+    await lab_ready()
+    await user.open("/connectivity")
+    for marker, value in (("probe-sessions", 8), ("probe-size", 2), ("probe-overflow", 1),
+                          ("probe-timeout", 0.2), ("probe-hold", 0.5)):
+        user.find(marker=marker).elements.pop().value = value
+    user.find(marker="run-probe").click()
+    await user.should_see("3 of 8 sessions got a connection (pool limit 3); 5 timed out", retries=50)
+    await user.should_see("Pool exhausted")
+    chart = user.find(ui.echart).elements.pop()
+    checked_out = [y for _, y in chart.options["series"][0]["data"]]
+    assert max(checked_out) == 3
+
+
+async def test_probe_refuses_bad_settings(user: User) -> None:
+    await lab_ready()
+    await user.open("/connectivity")
+    user.find(marker="probe-sessions").elements.pop().value = 500
+    user.find(marker="run-probe").click()
+    await user.should_see("Concurrent sessions must be between 1 and 200", retries=20)

@@ -1,0 +1,82 @@
+"""Settings and CLI: flags beat environment, defaults per the contract, bad values are one line."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from qulab_gui.settings import SettingsError, load_settings
+
+
+def settings(argv: list[str], tmp_path: Path, **env: str):
+    return load_settings(argv, {"QULAB_DATA_DIR": str(tmp_path), **env})
+
+
+def test_defaults_are_loopback_free_port_sqlite_in_data_dir_and_local_redis(tmp_path: Path) -> None:
+    s = settings([], tmp_path)
+    assert s.host == "127.0.0.1" and s.is_loopback and s.token is None
+    assert 1024 <= s.port <= 65535
+    assert s.database_url == f"sqlite+aiosqlite:///{tmp_path / 'qulab.db'}"
+    assert s.redis_url == "redis://127.0.0.1:6379/0"
+    assert s.mode == "native"
+
+
+def test_default_data_dir_comes_from_platformdirs_not_the_working_directory(monkeypatch, tmp_path) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("XDG_DATA_HOME", "")  # empty must behave like unset
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    s = load_settings([], {})
+    assert s.data_dir.is_absolute()
+    assert s.data_dir.name == "QuLab"
+    assert tmp_path / "home" in s.data_dir.parents
+
+
+def test_flags_win_over_environment(tmp_path: Path) -> None:
+    s = settings(["--port", "9001", "--redis-url", "fake", "--headless"], tmp_path,
+                 QULAB_PORT="9002", QULAB_REDIS_URL="redis://other:6379/0")
+    assert (s.port, s.redis_url, s.mode) == (9001, "fake", "headless")
+
+
+def test_environment_twins_are_read(tmp_path: Path) -> None:
+    s = settings([], tmp_path, QULAB_PORT="9003", QULAB_HOST="0.0.0.0",
+                 QULAB_DATABASE_URL="postgresql+asyncpg://u:secret@db/x", QULAB_TOKEN="t0k")
+    assert (s.port, s.host, s.token) == (9003, "0.0.0.0", "t0k")
+    assert s.database_url.startswith("postgresql+asyncpg://")
+
+
+def test_off_loopback_a_token_is_generated(tmp_path: Path) -> None:
+    s = settings(["--host", "0.0.0.0"], tmp_path)
+    assert not s.is_loopback and s.token and len(s.token) >= 16
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["--port", "70000"], "out of range"),
+    (["--port", "0"], "out of range"),
+    (["--port", "http"], "not a number"),
+    (["--database-url", "not a url"], "not a database URL"),
+    (["--database-url", "mysql://x/y"], "not supported"),
+    (["--redis-url", "http://x"], "must start with redis://"),
+    (["--host", "my host"], "not an IP address"),
+])
+def test_invalid_values_raise_a_one_line_error(tmp_path: Path, argv: list[str], message: str) -> None:
+    with pytest.raises(SettingsError, match=message) as info:
+        settings(argv, tmp_path)
+    assert "\n" not in str(info.value)
+
+
+def test_unwritable_data_dir_is_rejected(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    with pytest.raises(SettingsError, match="not writable"):
+        load_settings(["--data-dir", str(blocker / "sub")], {})
+
+
+def test_cli_prints_one_line_and_exits_non_zero(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "QULAB_"))}
+    result = subprocess.run([sys.executable, "-m", "qulab_gui", "--port", "99999", "--data-dir", str(tmp_path)],
+                            capture_output=True, text=True, timeout=60, env=env)
+    assert result.returncode == 2
+    assert result.stderr.strip() == "qulab: error: --port 99999 is out of range (1-65535)"
+    assert "Traceback" not in result.stderr
