@@ -13,8 +13,8 @@ def pool_chart() -> ui.echart:
     return ui.echart({
         "title": {"text": "Pool during the probe", "textStyle": {"fontSize": 14}},
         "tooltip": {"trigger": "axis"},
-        "legend": {"top": 24},
-        "grid": {"top": 64, "left": 56, "right": 24, "bottom": 48},
+        "legend": {"top": 30},
+        "grid": {"top": 72, "left": 56, "right": 24, "bottom": 48},
         "xAxis": {"type": "value", "name": "time (s)", "nameLocation": "middle", "nameGap": 28},
         "yAxis": {"type": "value", "name": "connections / sessions", "minInterval": 1},
         "series": [{"name": name, "type": "line", "step": "end", "showSymbol": False, "data": []}
@@ -28,7 +28,7 @@ async def connectivity_page() -> None:
     await lab.ready()
     with frame("2 · Connectivity & pooling", "One engine per app, a pool of connections shared by every request."):
         with section("Engine"):
-            engine_info = ui.grid(columns=2).classes("gap-x-6 gap-y-1").mark("engine-info")
+            engine_info = ui.grid(columns="max-content 1fr").classes("gap-x-8 gap-y-1").mark("engine-info")
 
         with section("Sample data", "Users with assessments and scores computed by the scoring module."):
             with ui.row().classes("items-end gap-4"):
@@ -56,19 +56,25 @@ async def connectivity_page() -> None:
             chart = pool_chart()
             probe_result = ui.label().classes("text-body1").mark("probe-result")
 
+    engine_values: dict[str, ui.label] = {}
+
     def show_engine() -> None:
+        """Build the facts grid once, then only update the values (the pool's numbers move)."""
         pool = lab.pool_status()
-        engine_info.clear()
-        with engine_info:
-            for key, value in (
-                ("URL", lab.database_url), ("Dialect", lab.dialect), ("Pool class", pool.get("class")),
-                ("Pool size", pool.get("size")), ("Max overflow", pool.get("max_overflow")),
-                ("Timeout (s)", pool.get("timeout_s")), ("Pre-ping", pool.get("pre_ping")),
-                ("Checked out now", pool.get("checkedout")),
-            ):
-                if value is not None:
+        facts = {
+            "URL": lab.database_url, "Dialect": lab.dialect, "Pool class": pool.get("class"),
+            "Pool size": pool.get("size"), "Max overflow": pool.get("max_overflow"),
+            "Timeout (s)": pool.get("timeout_s"), "Pre-ping": pool.get("pre_ping"),
+            "Checked out now": pool.get("checkedout"),
+        }
+        for key, value in facts.items():
+            if value is None:
+                continue
+            if key not in engine_values:
+                with engine_info:
                     ui.label(key).classes("text-grey-8")
-                    ui.label(str(value)).classes("font-mono break-all")
+                    engine_values[key] = ui.label().classes("font-mono break-all")
+            engine_values[key].text = str(value)
 
     async def load() -> None:
         load_button.disable()
