@@ -49,10 +49,14 @@ def frame(title: str, subtitle: str = "") -> Iterator[None]:
         ui.label("how a Python data layer scales").classes("text-sm opacity-80 max-sm:hidden")
         ui.space()
         backend_chips()
+    current_path = ui.context.client.request.url.path
     with ui.left_drawer(value=True, bordered=True).classes("bg-grey-1 p-0") as drawer:
         with ui.list().classes("w-full").props("padding"):
             for path, label, icon in NAVIGATION:
-                with ui.item(on_click=lambda p=path: ui.navigate.to(p)).props("clickable").mark(f"nav-{path}"):
+                item = ui.item(on_click=lambda p=path: ui.navigate.to(p)).props("clickable").mark(f"nav-{path}")
+                if path == current_path:
+                    item.props("active active-class='bg-indigo-1 text-primary text-weight-medium'")
+                with item:
                     with ui.item_section().props("avatar"):
                         ui.icon(icon, color="primary")
                     with ui.item_section():
