@@ -35,11 +35,15 @@ class PoolSnapshot:
 class ProbeResult:
     sessions: int
     pool: PoolSettings
-    waits_s: list[float] = field(default_factory=list)
-    timeouts: int = 0
+    waits_s: list[float] = field(default_factory=list)  # how long each successful checkout waited
+    timed_out_after_s: list[float] = field(default_factory=list)  # how long each failed one waited
     errors: list[str] = field(default_factory=list)
     snapshots: list[PoolSnapshot] = field(default_factory=list)
     elapsed_s: float = 0.0
+
+    @property
+    def timeouts(self) -> int:
+        return len(self.timed_out_after_s)
 
     @property
     def completed(self) -> int:
@@ -101,7 +105,7 @@ async def run_probe(
                 await asyncio.sleep(hold_s)
         except PoolTimeoutError:
             waiting -= 1
-            result.timeouts += 1
+            result.timed_out_after_s.append(time.perf_counter() - t0)
         except Exception as error:  # shown on the page; the probe must finish regardless
             waiting -= 1
             result.errors.append(f"{type(error).__name__}: {error}")

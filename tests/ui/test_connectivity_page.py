@@ -41,9 +41,12 @@ async def test_probe_past_the_pool_limit_shows_timeouts_and_charts_the_pool(user
     user.find(marker="run-probe").click()
     await user.should_see("3 of 8 sessions got a connection (pool limit 3); 5 timed out", retries=50)
     await user.should_see("Pool exhausted")
-    chart = user.find(ui.echart).elements.pop()
-    checked_out = [y for _, y in chart.options["series"][0]["data"]]
+    pool_chart, wait_chart = sorted(user.find(ui.echart).elements, key=lambda e: e.id)
+    checked_out = [y for _, y in pool_chart.options["series"][0]["data"]]
     assert max(checked_out) == 3
+    waits = [bar["value"] for bar in wait_chart.options["series"][0]["data"]]
+    assert len(waits) == 8
+    assert all(ms >= 200 for ms in waits[-5:])  # the timed-out sessions waited the whole timeout
 
 
 async def test_probe_refuses_bad_settings(user: User) -> None:

@@ -22,6 +22,18 @@ def pool_chart() -> ui.echart:
     }).classes("w-full h-80")
 
 
+def wait_chart() -> ui.echart:
+    return ui.echart({
+        "title": {"text": "Checkout wait per session", "textStyle": {"fontSize": 14}},
+        "tooltip": {"trigger": "axis"},
+        "grid": {"top": 48, "left": 56, "right": 24, "bottom": 48},
+        "xAxis": {"type": "category", "name": "session (in order of outcome)", "nameLocation": "middle",
+                  "nameGap": 28, "data": []},
+        "yAxis": {"type": "value", "name": "wait (ms)"},
+        "series": [{"name": "wait", "type": "bar", "data": []}],
+    }).classes("w-full h-64")
+
+
 @ui.page("/connectivity")
 async def connectivity_page() -> None:
     lab = current_lab()
@@ -54,6 +66,7 @@ async def connectivity_page() -> None:
                     .classes("w-28").mark("probe-hold")
                 probe_button = ui.button("Run probe", icon="play_arrow", on_click=lambda: probe()).mark("run-probe")
             chart = pool_chart()
+            waits = wait_chart()
             probe_result = ui.label().classes("text-body1").mark("probe-result")
 
     engine_values: dict[str, ui.label] = {}
@@ -97,25 +110,43 @@ async def connectivity_page() -> None:
         finally:
             load_button.enable()
 
-    def on_snapshot(snap: PoolSnapshot) -> None:
-        for series, value in zip(chart.options["series"], (snap.checked_out, snap.overflow, snap.waiting),
-                                 strict=True):
-            series["data"].append([round(snap.at_s, 3), value])
+    snapshots: list[PoolSnapshot] = []  # filled by the probe, drained into the chart by a ui.timer
+
+    def draw_snapshots() -> None:
+        if not snapshots:
+            return
+        for snap in snapshots:
+            for series, value in zip(chart.options["series"], (snap.checked_out, snap.overflow, snap.waiting),
+                                     strict=True):
+                series["data"].append([round(snap.at_s, 3), value])
+        snapshots.clear()
         chart.update()
+
+    def draw_waits(result: ProbeResult) -> None:
+        bars = [{"value": round(w * 1000, 1)} for w in sorted(result.waits_s)]
+        bars += [{"value": round(w * 1000, 1), "itemStyle": {"color": "#c62828"}}
+                 for w in sorted(result.timed_out_after_s)]
+        waits.options["xAxis"]["data"] = [str(i + 1) for i in range(len(bars))]
+        waits.options["series"][0]["data"] = bars
+        waits.update()
 
     async def probe() -> None:
         for series in chart.options["series"]:
             series["data"] = []
+        snapshots.clear()
         probe_button.disable()
         probe_result.text = "Running…"
         try:
             pool = PoolSettings(size=int(size.value or 0), max_overflow=int(overflow.value or 0),
                                 timeout_s=float(timeout.value or 0))
-            result = await lab.probe_pool(int(sessions.value or 0), pool, float(hold.value or 0), on_snapshot)
+            result = await lab.probe_pool(int(sessions.value or 0), pool, float(hold.value or 0),
+                                          snapshots.append)
         except (ValidationError, ValueError) as problem:
             probe_result.text = ""
             notify_error(str(problem))
         else:
+            draw_snapshots()
+            draw_waits(result)
             probe_result.text = describe(result)
             if result.timeouts:
                 notify_error(f"Pool exhausted: {result.timeouts} session(s) timed out after {pool.timeout_s:g} s")
@@ -124,6 +155,7 @@ async def connectivity_page() -> None:
 
     show_engine()
     ui.timer(1.0, show_engine)
+    ui.timer(0.1, draw_snapshots)
 
 
 def describe(result: ProbeResult) -> str:
