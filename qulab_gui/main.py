@@ -12,16 +12,22 @@ point into the user data dir first.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import multiprocessing
 import os
 import sys
 from logging.handlers import RotatingFileHandler
+from pathlib import Path
+from typing import IO
 
+from qulab_gui import instance
 from qulab_gui.settings import Settings, SettingsError, load_settings
 
-WINDOW_SIZE = (1280, 860)
+WINDOW_SIZE = (1280, 800)  # the size the e2e screenshots of every page are reviewed at
+ICON = Path(__file__).with_name("assets") / "qulab.png"
 log = logging.getLogger("qulab_gui")
+_instance_lock: IO[bytes] | None = None  # this process's claim on its data dir (see instance.py)
 
 
 def setup(settings: Settings):
@@ -32,7 +38,7 @@ def setup(settings: Settings):
     """
     from nicegui import app
 
-    from qulab_gui import api
+    from qulab_gui import api, auth
     from qulab_gui.lab import Lab
     from qulab_gui.ui import pages
 
@@ -40,6 +46,7 @@ def setup(settings: Settings):
     app.on_startup(lab.start)
     app.on_shutdown(lab.stop)
     app.timer(3.0, lab.refresh_status)
+    auth.register(settings)  # off loopback: every page, API call and websocket needs the token
     api.register(lab)
     pages.register()
     return lab
@@ -88,18 +95,37 @@ def display_mode(settings: Settings) -> tuple[str, str]:
     return "native", ""
 
 
-def _prepare_native() -> None:
+def _prepare_native(settings: Settings) -> None:
     from nicegui import app
 
     os.environ.setdefault("PYWEBVIEW_GUI", "qt" if sys.platform.startswith("linux") else "")
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         os.environ.setdefault("QTWEBENGINE_DISABLE_SANDBOX", "1")  # Qt refuses its sandbox as root
     app.native.window_args["min_size"] = (960, 640)
+    if settings.token:  # served to the network: the window on this machine needs the token too
+        app.native.window_args["url"] = f"http://127.0.0.1:{settings.port}/?token={settings.token}"
     if sys.platform.startswith("linux"):
         app.native.start_args["gui"] = "qt"
+        app.native.start_args["icon"] = str(ICON)  # Qt/GTK window icon; Windows takes ui.run's favicon
+    # The window lives in a child process (and Qt WebEngine in its children). On SIGTERM uvicorn
+    # stops the server but nothing stops the window: end it here so no process is left behind.
+    app.on_shutdown(_stop_child_processes)
+
+
+async def _stop_child_processes() -> None:
+    children = multiprocessing.active_children()
+    for child in children:
+        child.terminate()
+    for _ in range(50):  # up to 5 s without blocking the loop
+        if not any(child.is_alive() for child in children):
+            return
+        await asyncio.sleep(0.1)
+    for child in children:
+        child.kill()
 
 
 def main(argv: list[str] | None = None) -> None:
+    global _instance_lock
     multiprocessing.freeze_support()
     try:
         settings = load_settings(sys.argv[1:] if argv is None else argv)
@@ -109,6 +135,13 @@ def main(argv: list[str] | None = None) -> None:
 
     os.environ["NICEGUI_STORAGE_PATH"] = str(settings.storage_dir)
     _guard_std_streams(settings)
+    url = f"http://{settings.host if settings.host != '0.0.0.0' else '127.0.0.1'}:{settings.port}/"
+    try:
+        # Held until the process ends; before logging, so two instances never rotate one log file.
+        _instance_lock = instance.claim(settings.data_dir, url)
+    except instance.AlreadyRunning as refusal:
+        print(f"qulab: {refusal}", file=sys.stderr)
+        raise SystemExit(1) from None
     _configure_logging(settings)
     mode, reason = display_mode(settings)
     if reason:
@@ -117,17 +150,16 @@ def main(argv: list[str] | None = None) -> None:
     from nicegui import ui
 
     setup(settings)
-    url = f"http://{settings.host if settings.host != '0.0.0.0' else '127.0.0.1'}:{settings.port}/"
     if settings.token:
         url += f"?token={settings.token}"
     print(f"QuLab serving at {url}", flush=True)
     if mode == "native":
-        _prepare_native()
+        _prepare_native(settings)
     ui.run(
         host=settings.host,
         port=settings.port,
         title="QuLab",
-        favicon="🧪",
+        favicon=ICON,
         reload=False,
         show=mode == "browser",
         native=mode == "native",

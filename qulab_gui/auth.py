@@ -1,0 +1,162 @@
+"""Classroom server mode: off loopback, every request needs the access token.
+
+An instructor who runs `qulab --host 0.0.0.0` serves the labs to a room; anyone on that network
+could otherwise reset the database. So, like a notebook server, the app prints a URL with
+`?token=...` and refuses every page, API call, static file and websocket without it.
+
+How a request proves it knows the token (any one is enough):
+- `?token=...` in the URL: a browser navigation is then redirected to the same URL without it
+  and gets a cookie, so the token does not linger in the address bar, history or Referer;
+- the cookie set that way (one per port: cookies ignore ports, and two instances on one host
+  must not overwrite each other's);
+- `Authorization: Bearer ...`, for scripts calling the API.
+
+Without it: a browser asking for a page gets a small token prompt (HTTP 401), anything else a
+JSON 401, a websocket is closed before it opens. Never data. On loopback nothing is checked.
+
+This is a plain ASGI middleware rather than a FastAPI dependency because NiceGUI's socket.io
+endpoint and static files are mounted sub-apps that route dependencies never see.
+"""
+
+from __future__ import annotations
+
+import hmac
+import html
+import json
+from http.cookies import CookieError, SimpleCookie
+from typing import TYPE_CHECKING
+from urllib.parse import parse_qsl, urlencode
+
+if TYPE_CHECKING:
+    from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+    from qulab_gui.settings import Settings
+
+QUERY_PARAMETER = "token"
+PUBLIC_PATHS = {"/favicon.ico"}  # the browser asks for it on the prompt page; it holds no data
+
+
+def register(settings: Settings) -> None:
+    """Protect the app when it serves beyond this machine; called from `setup()`."""
+    if settings.is_loopback or not settings.token:
+        return
+    from nicegui import app
+
+    app.add_middleware(TokenMiddleware, token=settings.token, cookie_name=cookie_name(settings.port))
+
+
+def cookie_name(port: int) -> str:
+    return f"qulab_token_{port}"
+
+
+class TokenMiddleware:
+    def __init__(self, app: ASGIApp, token: str, cookie_name: str) -> None:
+        self.app = app
+        self.token = token.encode()
+        self.cookie_name = cookie_name
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket") or scope["path"] in PUBLIC_PATHS:
+            await self.app(scope, receive, send)
+            return
+        query = parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
+        from_query = next((value for key, value in query if key == QUERY_PARAMETER), None)
+        headers = {key.decode("latin-1").lower(): value.decode("latin-1") for key, value in scope["headers"]}
+
+        if from_query is not None and self._valid(from_query):
+            if scope["type"] == "http" and _is_page_navigation(scope, headers):
+                rest = urlencode([(key, value) for key, value in query if key != QUERY_PARAMETER])
+                await self._redirect(send, scope["path"] + (f"?{rest}" if rest else ""))
+                return
+            await self.app(scope, receive, self._with_cookie(send))
+            return
+        if self._valid(_cookie(headers, self.cookie_name)) or self._valid(_bearer(headers)):
+            await self.app(scope, receive, send)
+            return
+
+        if scope["type"] == "websocket":
+            await receive()  # websocket.connect; closing before accepting answers the handshake with 403
+            await send({"type": "websocket.close", "code": 1008})
+        elif _is_page_navigation(scope, headers):
+            await _respond(send, 401, "text/html; charset=utf-8",
+                           prompt_page(scope["path"], wrong=from_query is not None).encode())
+        else:
+            body = json.dumps({"detail": "access token required: open the URL QuLab printed at start"})
+            await _respond(send, 401, "application/json", body.encode(), [(b"www-authenticate", b"Bearer")])
+
+    def _valid(self, candidate: str | None) -> bool:
+        return candidate is not None and hmac.compare_digest(candidate.encode(), self.token)
+
+    def _cookie_header(self) -> tuple[bytes, bytes]:
+        value = f"{self.cookie_name}={self.token.decode()}; Path=/; HttpOnly; SameSite=Lax"
+        return b"set-cookie", value.encode()
+
+    def _with_cookie(self, send: Send) -> Send:
+        async def send_with_cookie(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message = {**message, "headers": [*message.get("headers", []), self._cookie_header()]}
+            await send(message)
+
+        return send_with_cookie
+
+    async def _redirect(self, send: Send, location: str) -> None:
+        await _respond(send, 303, "text/plain", b"", [(b"location", location.encode()), self._cookie_header()])
+
+
+def _is_page_navigation(scope: Scope, headers: dict[str, str]) -> bool:
+    return (scope.get("method") == "GET" and "text/html" in headers.get("accept", "")
+            and not scope["path"].startswith(("/api/", "/_nicegui")))
+
+
+def _cookie(headers: dict[str, str], name: str) -> str | None:
+    jar = SimpleCookie()
+    try:
+        jar.load(headers.get("cookie", ""))
+    except CookieError:  # a malformed Cookie header is simply no token
+        return None
+    return jar[name].value if name in jar else None
+
+
+def _bearer(headers: dict[str, str]) -> str | None:
+    scheme, _, value = headers.get("authorization", "").partition(" ")
+    return value.strip() if scheme.lower() == "bearer" else None
+
+
+async def _respond(send: Send, status: int, content_type: str, body: bytes,
+                   extra: list[tuple[bytes, bytes]] | None = None) -> None:
+    headers = [(b"content-type", content_type.encode()), (b"content-length", str(len(body)).encode()),
+               (b"cache-control", b"no-store"), *(extra or [])]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+def prompt_page(path: str, wrong: bool) -> str:
+    """A self-contained page (no scripts, no styles from the protected app) asking for the token."""
+    problem = '<p class="error">That token is not valid: check the URL QuLab printed.</p>' if wrong else ""
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Access token · QuLab</title>
+<style>
+  body {{ margin: 0; font-family: system-ui, sans-serif; background: #f5f5f5; color: #212121; }}
+  header {{ background: #3949ab; color: white; padding: 14px 24px; font-size: 20px; font-weight: 700; }}
+  main {{ max-width: 440px; margin: 64px auto; background: white; padding: 24px 28px; border-radius: 6px;
+          box-shadow: 0 1px 4px rgba(0, 0, 0, .2); }}
+  h1 {{ font-size: 22px; font-weight: 500; margin: 0 0 8px; }}
+  p {{ color: #555; line-height: 1.4; }}
+  .error {{ color: #c62828; }}
+  input {{ width: 100%; box-sizing: border-box; padding: 10px; font-size: 16px; margin: 8px 0 16px;
+           border: 1px solid #bbb; border-radius: 4px; }}
+  button {{ background: #3949ab; color: white; border: 0; border-radius: 4px; padding: 10px 18px;
+            font-size: 15px; cursor: pointer; }}
+</style></head>
+<body><header>QuLab</header><main>
+<h1>This QuLab needs an access token</h1>
+<p>It is served to the network, so only people with the token may use it. The token is part of the
+URL QuLab printed when it started (<code>?token=...</code>); ask your instructor for it.</p>
+{problem}
+<form method="get" action="{html.escape(path, quote=True)}">
+<label for="token">Access token</label>
+<input id="token" name="{QUERY_PARAMETER}" type="password" autocomplete="off" autofocus required>
+<button type="submit">Open QuLab</button>
+</form></main></body></html>
+"""
