@@ -1,0 +1,570 @@
+"""A read-through Redis cache in front of the user repository: counts itself, invalidates after
+commit, and fails open.
+
+    cache = CachedUserRepository(cache_client(redis_connection), sessions)
+    lookup = await cache.profile(user_id)         # Lookup(value, outcome "hit"/"miss"/..., seconds)
+
+Keys are `qulab:cache:<family>:<user id>` (families "profile" and "score"), values JSON. A user
+with no score yet is cached as JSON `null` with a short TTL (negative caching), so asking again
+does not hit the database every time. TTLs carry ±jitter so entries written together do not
+expire together.
+
+Invalidation follows the transaction: `invalidate_on_commit(uow, user_id)` registers an
+after-commit hook on the unit of work, so a rolled-back write invalidates nothing and a committed
+one deletes the keys before `commit()` returns (the writer's next read is fresh).
+
+Concurrency (per process): N concurrent misses of one key share one database load (single-flight).
+A load that raced an invalidation is not written back (it may hold pre-commit data): it is
+counted as "stale". Across processes the same race would need leases or versioned values.
+
+Fail-open: any Redis error sends the read to the database, counts the error and opens a small
+circuit breaker (reads skip Redis for `retry_after_s`, counted as "bypassed") so a dead server
+costs one timeout per interval instead of one per read. An invalidation that could not reach
+Redis is remembered and retried before Redis is trusted again, so no stale entry survives an
+outage.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import random
+import socket
+import time
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, fields
+from datetime import UTC, datetime
+from typing import Any
+
+from redis.asyncio import Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import RedisError
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from .models import AIRScore, Assessment, User
+from .redis_client import PROBE_TIMEOUT_S, RedisConnection
+from .repositories import AIRScoreRepository, UserRepository
+from .scoring import AssessmentEvidence, calculate_air
+from .unit_of_work import UnitOfWork
+from .users import MAX_YEARS, ValidationError
+
+log = logging.getLogger(__name__)
+
+PREFIX = "qulab:cache:"
+PROFILE, SCORE = "profile", "score"
+FAMILIES = (PROFILE, SCORE)
+HIT, MISS, ERROR, BYPASS = "hit", "miss", "error", "bypass"
+REDIS_ERRORS = (RedisError, OSError)  # OSError covers socket errors and builtin TimeoutError
+CACHE_TIMEOUT_S = 0.5  # a cache that answers slower than the database is worse than none
+
+
+def key_for(family: str, user_id: str) -> str:
+    return f"{PREFIX}{family}:{user_id}"
+
+
+@dataclass(frozen=True)
+class CachePolicy:
+    ttl_s: float = 300.0
+    negative_ttl_s: float = 30.0  # "no score yet" changes sooner than a profile does
+    jitter: float = 0.1  # each TTL is drawn from ttl·(1 ± jitter)
+    retry_after_s: float = 2.0  # circuit breaker: after a Redis error, skip Redis this long
+
+
+@dataclass(frozen=True, slots=True)
+class Lookup:
+    value: dict[str, Any] | None  # None: no such user / no score yet
+    outcome: str  # HIT, MISS, ERROR (Redis failed, served by the database) or BYPASS (breaker open)
+    seconds: float
+
+
+@dataclass(slots=True)
+class FamilyStats:
+    """Counted by the cache on its own paths; `hit_ratio` is over the reads that reached Redis."""
+
+    hits: int = 0
+    negative_hits: int = 0  # hits on a cached "nothing there" (included in hits)
+    misses: int = 0
+    loads: int = 0  # database loads (misses sharing one load count once)
+    coalesced: int = 0  # misses that waited for another task's load
+    stale: int = 0  # loads not written back because an invalidation raced them
+    errors: int = 0  # Redis operations that failed
+    bypassed: int = 0  # reads sent to the database while the breaker was open
+    invalidations: int = 0
+    load_seconds: float = 0.0
+
+    @property
+    def hit_ratio(self) -> float | None:
+        lookups = self.hits + self.misses
+        return self.hits / lookups if lookups else None
+
+    @property
+    def mean_load_ms(self) -> float | None:
+        return self.load_seconds / self.loads * 1000 if self.loads else None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(self)} | {
+            "hit_ratio": self.hit_ratio, "mean_load_ms": self.mean_load_ms}
+
+
+@dataclass(frozen=True)
+class CacheEntry:
+    key: str
+    family: str
+    user_id: str
+    ttl_s: float | None  # None: no expiry (never written by this cache)
+    negative: bool
+
+
+@dataclass(frozen=True)
+class Listing:
+    entries: list[CacheEntry]
+    total: int  # keys under the cache prefix, of which `entries` is the first page
+
+
+@dataclass(eq=False)
+class _Flight:
+    """One database load in progress; later misses of the same key await its future."""
+
+    future: asyncio.Future[dict[str, Any] | None]
+    invalidated: bool = False
+
+
+class SimulatedFailure(RuntimeError):
+    """Raised on purpose inside a transaction to show that a rollback invalidates nothing."""
+
+
+# -- clients -------------------------------------------------------------------------------------
+
+
+def cache_client(connection: RedisConnection) -> Redis:
+    """A client for the cache: short timeouts and no retry loop (the cache fails open instead)."""
+    if connection.is_fake:
+        return connection.new_client()
+    return Redis.from_url(connection.url, decode_responses=True, socket_connect_timeout=PROBE_TIMEOUT_S,
+                          socket_timeout=CACHE_TIMEOUT_S, retry=Retry(NoBackoff(), 0))
+
+
+def unreachable_client() -> Redis:
+    """A real client pointed at a port nobody listens on: every command fails like a dead server."""
+    with socket.socket() as probe:  # bind port 0 to get a free port, then close it again
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    return Redis(host="127.0.0.1", port=port, decode_responses=True, socket_connect_timeout=PROBE_TIMEOUT_S,
+                 socket_timeout=CACHE_TIMEOUT_S, retry=Retry(NoBackoff(), 0))
+
+
+# -- JSON shapes ---------------------------------------------------------------------------------
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None
+
+
+def profile_json(user: User) -> dict[str, Any]:
+    return {"id": user.id, "email": user.email, "name": user.name, "occupation_code": user.occupation_code,
+            "education_level": user.education_level, "years_experience": user.years_experience,
+            "updated_at": _iso(user.updated_at)}
+
+
+def score_json(score: AIRScore) -> dict[str, Any]:
+    return {"id": score.id, "user_id": score.user_id, "air_score": score.air_score, "vr_score": score.vr_score,
+            "hr_score": score.hr_score, "synergy_score": score.synergy_score, "ci_lower": score.ci_lower,
+            "ci_upper": score.ci_upper, "parameter_version": score.parameter_version,
+            "created_at": _iso(score.created_at)}
+
+
+# -- the cached repository -----------------------------------------------------------------------
+
+
+class CachedUserRepository:
+    def __init__(self, client: Redis, sessions: async_sessionmaker[AsyncSession], policy: CachePolicy | None = None,
+                 *, backend: str = "redis", clock: Callable[[], float] = time.monotonic,
+                 rng: random.Random | None = None) -> None:
+        self.policy = policy or CachePolicy()
+        self.backend = backend
+        self.stats = {family: FamilyStats() for family in FAMILIES}
+        self.last_error: str | None = None
+        self._primary = self._client = client
+        self._unreachable: Redis | None = None
+        self._sessions = sessions
+        self._clock = clock
+        self._rng = rng or random.Random()
+        self._inflight: dict[str, _Flight] = {}
+        self._retry_at: float | None = None  # set while Redis is failing: the breaker's reopening time
+        self._dirty: set[str] = set()  # invalidations that could not reach Redis yet
+        self._dirty_all = False
+        self._info_baseline: dict[str, int] = {}
+
+    # -- reads (the hot path: one GET and one json.loads on a hit) --------------------------------
+
+    async def profile(self, user_id: str) -> Lookup:
+        return await self.read(PROFILE, user_id)
+
+    async def latest_score(self, user_id: str) -> Lookup:
+        return await self.read(SCORE, user_id)
+
+    async def read(self, family: str, user_id: str) -> Lookup:
+        started = time.perf_counter()
+        stats = self.stats[family]
+        key = f"{PREFIX}{family}:{user_id}"
+        if self._retry_at is not None or self._dirty or self._dirty_all:
+            refused = await self._refuse_redis(stats)
+            if refused:
+                value = await self._load(stats, family, user_id, key, store=False)
+                return Lookup(value, refused, time.perf_counter() - started)
+        try:
+            raw = await self._client.get(key)
+        except REDIS_ERRORS as error:
+            stats.errors += 1
+            self._failed(error)
+            value = await self._load(stats, family, user_id, key, store=False)
+            return Lookup(value, ERROR, time.perf_counter() - started)
+        if self._retry_at is not None:
+            self._recovered()
+        if raw is not None:
+            stats.hits += 1
+            value = json.loads(raw)
+            if value is None:
+                stats.negative_hits += 1
+            return Lookup(value, HIT, time.perf_counter() - started)
+        stats.misses += 1
+        value = await self._load(stats, family, user_id, key, store=True)
+        return Lookup(value, MISS, time.perf_counter() - started)
+
+    async def from_database(self, family: str, user_id: str) -> dict[str, Any] | None:
+        """The uncached path: what a miss loads, and what the workload compares the cache against."""
+        async with self._sessions() as session:
+            if family == PROFILE:
+                user = await UserRepository(session).get(user_id)
+                return profile_json(user) if user else None
+            score = await AIRScoreRepository(session).latest_for(user_id)
+            return score_json(score) if score else None
+
+    async def _refuse_redis(self, stats: FamilyStats) -> str | None:
+        """Why this read must skip Redis (BYPASS: breaker open; ERROR: pending invalidations failed)."""
+        if self._breaker_open():
+            stats.bypassed += 1
+            return BYPASS
+        if (self._dirty or self._dirty_all) and not await self._flush_invalidations():
+            stats.errors += 1
+            return ERROR
+        return None
+
+    async def _load(self, stats: FamilyStats, family: str, user_id: str, key: str, *, store: bool):
+        """Load from the database once per key however many tasks miss at the same time."""
+        while (flight := self._inflight.get(key)) is not None:
+            stats.coalesced += 1
+            try:
+                return await asyncio.shield(flight.future)  # a waiter's cancellation must not cancel the load
+            except asyncio.CancelledError:
+                task = asyncio.current_task()
+                if not flight.future.cancelled() or (task is not None and task.cancelling()):
+                    raise
+                # the task doing the load was cancelled (e.g. its page closed): take the load over
+        flight = _Flight(asyncio.get_running_loop().create_future())
+        self._inflight[key] = flight
+        started = time.perf_counter()
+        try:
+            value = await self.from_database(family, user_id)
+        except BaseException as error:
+            self._land(key, flight)
+            if isinstance(error, Exception):
+                flight.future.set_exception(error)
+                flight.future.exception()  # mark retrieved: nobody waiting is fine, not an asyncio error
+            else:
+                flight.future.cancel()
+            raise
+        stats.loads += 1
+        stats.load_seconds += time.perf_counter() - started
+        flight.future.set_result(value)  # waiters go on now; late arrivals still find the flight until stored
+        try:
+            if store and flight.invalidated:
+                stats.stale += 1
+            elif store:
+                await self._store(stats, key, value)
+        finally:
+            self._land(key, flight)
+        return value
+
+    def _land(self, key: str, flight: _Flight) -> None:
+        if self._inflight.get(key) is flight:
+            del self._inflight[key]
+
+    async def _store(self, stats: FamilyStats, key: str, value: dict[str, Any] | None) -> None:
+        ttl_s = self.policy.ttl_s if value is not None else self.policy.negative_ttl_s
+        ttl_ms = max(1, round(ttl_s * 1000 * (1 + self._rng.uniform(-self.policy.jitter, self.policy.jitter))))
+        try:
+            await self._client.set(key, json.dumps(value, separators=(",", ":")), px=ttl_ms)
+        except REDIS_ERRORS as error:
+            stats.errors += 1
+            self._failed(error)
+
+    # -- invalidation -------------------------------------------------------------------------------
+
+    def invalidate_on_commit(self, uow: UnitOfWork, user_id: str, families: Iterable[str] = FAMILIES) -> None:
+        """Delete the user's keys right after `uow` commits; a rollback drops the hook (nothing happens)."""
+        chosen = tuple(families)
+
+        async def invalidate() -> None:
+            await self.invalidate(user_id, chosen)
+
+        uow.after_commit(invalidate)
+
+    async def invalidate(self, user_id: str, families: Iterable[str] = FAMILIES) -> int:
+        """Delete one user's keys; returns how many existed. Never raises on a Redis failure."""
+        families = tuple(families)
+        keys = [key_for(family, user_id) for family in families]
+        for key in keys:  # a load in flight may hold the old row: it must not be written back
+            if (flight := self._inflight.pop(key, None)) is not None:
+                flight.invalidated = True
+        for family in families:
+            self.stats[family].invalidations += 1
+        if self._breaker_open():  # known down: remember the keys instead of making the writer wait
+            self._dirty.update(keys)
+            return 0
+        try:
+            return int(await self._client.delete(*keys))
+        except REDIS_ERRORS as error:
+            self._dirty.update(keys)
+            for family in families:
+                self.stats[family].errors += 1
+            self._failed(error)
+            return 0
+
+    async def invalidate_all(self) -> int:
+        """Delete every key of this cache (other `qulab:` keys, such as the event stream, stay)."""
+        for flight in self._inflight.values():
+            flight.invalidated = True
+        self._inflight.clear()
+        for stats in self.stats.values():
+            stats.invalidations += 1
+        if self._breaker_open():
+            self._dirty_all = True
+            return 0
+        try:
+            deleted = await self._delete_all()
+        except REDIS_ERRORS as error:
+            self._dirty_all = True
+            self._failed(error)
+            return 0
+        self._dirty.clear()
+        return deleted
+
+    async def _delete_all(self) -> int:
+        deleted, cursor = 0, 0
+        while True:
+            cursor, keys = await self._client.scan(cursor, match=f"{PREFIX}*", count=1000)
+            if keys:
+                deleted += int(await self._client.unlink(*keys))
+            if not cursor:
+                return deleted
+
+    async def _flush_invalidations(self) -> bool:
+        """Apply invalidations remembered during an outage; True once Redis holds no stale entry."""
+        try:
+            if self._dirty_all:
+                await self._delete_all()
+                self._dirty_all = False
+                self._dirty.clear()
+            if self._dirty:
+                await self._client.delete(*self._dirty)
+                self._dirty.clear()
+        except REDIS_ERRORS as error:
+            self._failed(error)
+            return False
+        return True
+
+    # -- health -----------------------------------------------------------------------------------
+
+    @property
+    def degraded(self) -> bool:
+        """True from a Redis failure until Redis answers again (and pending invalidations are applied)."""
+        return self._retry_at is not None or bool(self._dirty) or self._dirty_all
+
+    @property
+    def pending_invalidations(self) -> int:
+        return len(self._dirty) + (1 if self._dirty_all else 0)
+
+    async def check(self) -> bool:
+        """Ping through the cache's own client (ignoring the breaker); run by the status timer."""
+        try:
+            await self._client.ping()
+        except REDIS_ERRORS as error:
+            self._failed(error)
+            return False
+        if not await self._flush_invalidations():
+            return False
+        self._recovered()
+        return True
+
+    def _breaker_open(self) -> bool:
+        return self._retry_at is not None and self._clock() < self._retry_at
+
+    def _failed(self, error: BaseException) -> None:
+        if self._retry_at is None:
+            log.warning("Redis cache unavailable, reads go to the database: %s: %s", type(error).__name__, error)
+        self.last_error = f"{type(error).__name__}: {error}"
+        self._retry_at = self._clock() + self.policy.retry_after_s
+
+    def _recovered(self) -> None:
+        if self._retry_at is not None:
+            log.info("Redis cache reachable again")
+        self._retry_at = None
+        self.last_error = None
+
+    @property
+    def simulating_unreachable(self) -> bool:
+        return self._client is not self._primary
+
+    def simulate_unreachable(self, on: bool) -> None:
+        """Point the cache at a closed port (on) or back at the real server (off).
+
+        Nothing is faked above the socket: the cache sees the same ConnectionError a dead server
+        gives. Switching back lets the next read try Redis at once instead of after the breaker.
+        """
+        if on:
+            self._unreachable = self._unreachable or unreachable_client()
+            self._client = self._unreachable
+        else:
+            self._client = self._primary
+            if self._retry_at is not None:
+                self._retry_at = self._clock()
+
+    # -- what the page shows ------------------------------------------------------------------------
+
+    async def _guarded(self, operation: Callable[[], Awaitable[Any]]) -> Any:
+        """Run a non-read Redis operation unless the breaker is open; None when Redis fails."""
+        if self._breaker_open():
+            return None
+        try:
+            return await operation()
+        except REDIS_ERRORS as error:
+            self._failed(error)
+            return None
+
+    async def entries(self, limit: int = 50) -> Listing | None:
+        """The cache's keys with remaining TTL (first `limit` by key); None while Redis is unreachable."""
+
+        async def scan() -> Listing:
+            keys: list[str] = []
+            cursor = 0
+            while True:
+                cursor, batch = await self._client.scan(cursor, match=f"{PREFIX}*", count=1000)
+                keys += batch
+                if not cursor:
+                    break
+            shown = sorted(keys)[:limit]
+            pipe = self._client.pipeline(transaction=False)
+            for key in shown:
+                pipe.pttl(key)
+                pipe.get(key)
+            replies = await pipe.execute() if shown else []
+            entries = []
+            for key, ttl_ms, raw in zip(shown, replies[::2], replies[1::2], strict=True):
+                if raw is None:
+                    continue  # expired between SCAN and GET
+                family, _, user_id = key.removeprefix(PREFIX).partition(":")
+                entries.append(CacheEntry(key, family, user_id, ttl_ms / 1000 if ttl_ms >= 0 else None,
+                                          raw == "null"))
+            return Listing(entries, len(keys))
+
+        return await self._guarded(scan)
+
+    async def server_counters(self) -> dict[str, int] | None:
+        """Redis' own keyspace_hits/misses since `reset_stats` (server-wide); None on fakeredis."""
+        if self.backend != "redis":
+            return None
+        info = await self._guarded(lambda: self._client.info("stats"))
+        if not info:
+            return None
+        return {name: int(info.get(name, 0)) - self._info_baseline.get(name, 0)
+                for name in ("keyspace_hits", "keyspace_misses")}
+
+    async def reset_stats(self) -> None:
+        self.stats = {family: FamilyStats() for family in FAMILIES}
+        self._info_baseline = {}
+        counters = await self.server_counters()
+        self._info_baseline = counters or {}
+
+    def totals(self) -> FamilyStats:
+        total = FamilyStats()
+        for stats in self.stats.values():
+            for f in fields(FamilyStats):
+                setattr(total, f.name, getattr(total, f.name) + getattr(stats, f.name))
+        return total
+
+    async def close(self) -> None:
+        for client in {id(c): c for c in (self._primary, self._unreachable) if c is not None}.values():
+            try:
+                await client.aclose()
+            except REDIS_ERRORS + (RuntimeError,):  # closing must never fail a shutdown
+                pass
+
+    # -- writes: the database first, the cache after commit ----------------------------------------
+
+    async def update_user(self, user_id: str, *, name: str | None = None, years_experience: Any = None,
+                          fail_before_commit: bool = False) -> dict[str, Any]:
+        """Edit a profile in one transaction; its cache key is deleted only if the commit happens."""
+        changes = _profile_changes(name, years_experience)
+        async with UnitOfWork(self._sessions) as uow:
+            user = await uow.users.get(user_id)
+            if user is None:
+                raise ValidationError("That user no longer exists")
+            for attribute, value in changes.items():
+                setattr(user, attribute, value)
+            await uow.session.flush()  # the UPDATE really runs inside the transaction
+            self.invalidate_on_commit(uow, user_id, (PROFILE,))
+            if fail_before_commit:
+                raise SimulatedFailure("failed on purpose before commit: the update was rolled back")
+            profile = profile_json(user)
+            await uow.commit()
+        return profile
+
+    async def record_score(self, user_id: str, *, fail_before_commit: bool = False) -> dict[str, Any]:
+        """Recalculate the user's AIR score from their assessments and insert it as their latest."""
+        async with UnitOfWork(self._sessions) as uow:
+            user = await uow.users.get(user_id)
+            if user is None:
+                raise ValidationError("That user no longer exists")
+            assessments = await uow.session.scalars(select(Assessment).where(Assessment.user_id == user_id))
+            result = calculate_air(user.occupation_code, user.years_experience, [
+                AssessmentEvidence(a.component, a.current_ability, a.items_administered, a.status == "completed")
+                for a in assessments])
+            score = uow.scores.add(AIRScore(
+                user_id=user_id, air_score=result.air_score, vr_score=result.vr_score, hr_score=result.hr_score,
+                synergy_score=result.synergy_score, ci_lower=result.ci_lower, ci_upper=result.ci_upper,
+                parameter_version=str(result.metadata()["parameter_version"]),
+                calculation_metadata=result.metadata(), created_at=datetime.now(UTC)))
+            await uow.session.flush()
+            self.invalidate_on_commit(uow, user_id, (SCORE,))
+            if fail_before_commit:
+                raise SimulatedFailure("failed on purpose before commit: the score was rolled back")
+            payload = score_json(score)
+            await uow.commit()
+        return payload
+
+
+def _profile_changes(name: str | None, years_experience: Any) -> dict[str, Any]:
+    """Validated changes (ValidationError before any session is opened)."""
+    changes: dict[str, Any] = {}
+    if name is not None:
+        name = " ".join(name.split())
+        if not name:
+            raise ValidationError("Name must not be empty")
+        if len(name) > 120:
+            raise ValidationError("Name is longer than 120 characters")
+        changes["name"] = name
+    if years_experience not in (None, ""):
+        try:
+            years = float(years_experience)
+        except (TypeError, ValueError):
+            raise ValidationError("Years of experience must be a number") from None
+        if years != int(years) or not 0 <= years <= MAX_YEARS:
+            raise ValidationError(f"Years of experience must be a whole number from 0 to {MAX_YEARS}")
+        changes["years_experience"] = int(years)
+    if not changes:
+        raise ValidationError("Nothing to change: enter a name or years of experience")
+    return changes
