@@ -18,17 +18,24 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 
+from redis.exceptions import RedisError
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from . import __version__
-from .data import database, pooling, samples, users
+from .data import database, pooling, samples, score_calculation, users
+from .data.consumer import ConsumerState, ProjectionConsumer, stream_tail
 from .data.database import PoolSettings, StatementRecorder, masked_url
 from .data.models import Base, DomainEvent, User
+from .data.outbox import Faults, OutboxPublisher, PublisherConfig, TickResult, retry_failed
 from .data.redis_client import RedisConnection, connect
 from .settings import Settings
 
 log = logging.getLogger(__name__)
+
+PUBLISH_INTERVAL_S = 0.5  # lab 5: the outbox publisher's default timer interval
+CONSUME_INTERVAL_S = 0.25
+CONSUME_BLOCK_MS = 200  # real Redis: wait this long inside XREADGROUP for new entries
 
 _current: Lab | None = None
 
@@ -55,6 +62,13 @@ class Lab:
         self._busy: set[str] = set()
         # Last known health per backend (None until checked); the header chips show it.
         self.backend_status: dict[str, bool | None] = {"database": None, "redis": None}
+        # Lab 5: the publisher and consumer exist once start() has a database and Redis; their
+        # app.timers are created by setup() through register_outbox_timers().
+        self.outbox_config = PublisherConfig()
+        self.outbox_faults = Faults()
+        self.publisher: OutboxPublisher | None = None
+        self.consumer: ProjectionConsumer | None = None
+        self._outbox_timers: dict[str, Any] = {}
 
     # -- lifecycle ------------------------------------------------------------------------------
 
@@ -68,6 +82,7 @@ class Lab:
             else:
                 await database.migrate(self.engine)
             self.redis = await connect(self.settings.redis_url)
+            self._start_outbox()
         except Exception as error:
             self.startup_error = f"{type(error).__name__}: {error}"
             log.exception("QuLab could not start")
@@ -76,6 +91,7 @@ class Lab:
             self._ready.set()
 
     async def stop(self) -> None:
+        await self._stop_outbox()
         if self.redis is not None:
             await self.redis.close()
         if self.engine is not None:
@@ -187,6 +203,150 @@ class Lab:
             await self.ready()
             return await pooling.run_probe(self.settings.database_url, sessions, pool, hold_s, on_snapshot)
 
+    # -- lab 5: transactional outbox ------------------------------------------------------------
+
+    def register_outbox_timers(self, timer: Any) -> None:
+        """Called by setup() with NiceGUI's `app.timer`: the publisher and the consumer run on timers.
+
+        An app.timer never overlaps itself; "publish now" shares the publisher's lock, so a manual
+        tick waits for the timer's and the other way round.
+        """
+        self._outbox_timers["publisher"] = timer(PUBLISH_INTERVAL_S, self.publish_tick)
+        self._outbox_timers["consumer"] = timer(CONSUME_INTERVAL_S, self.consume_tick)
+
+    def _start_outbox(self) -> None:
+        assert self.sessions is not None and self.redis is not None
+        self.publisher = OutboxPublisher(self.sessions, self.redis.client, name=f"lab-{id(self) % 100000}",
+                                         config=self.outbox_config, faults=self.outbox_faults)
+        # Its own connection: a blocking XREADGROUP must not hold up the publisher's commands.
+        self.consumer = ProjectionConsumer(self.redis.new_client(blocking=True))
+
+    async def _stop_outbox(self) -> None:
+        for timer in self._outbox_timers.values():
+            timer.active = False
+        if self.publisher is not None:
+            await self.publisher.stop()
+        if self.consumer is not None:
+            await self.consumer.stop()
+
+    def _outbox_running(self) -> bool:
+        return self._ready.is_set() and not self.startup_error and self.publisher is not None
+
+    async def publish_tick(self) -> TickResult | None:
+        """The publisher timer's callback (skipped until the Lab has started)."""
+        if not self._outbox_running():
+            return None
+        assert self.publisher is not None
+        return await self.publisher.tick()
+
+    async def consume_tick(self) -> None:
+        if not self._outbox_running():
+            return
+        assert self.consumer is not None and self.redis is not None
+        try:
+            await self.consumer.poll(block_ms=None if self.redis.is_fake else CONSUME_BLOCK_MS)
+        except (RedisError, OSError) as error:  # Redis went away: the next tick tries again
+            log.warning("outbox consumer: %s", error)
+
+    async def publish_now(self) -> TickResult:
+        await self.ready()
+        assert self.publisher is not None
+        return await self.publisher.tick()
+
+    @property
+    def publisher_running(self) -> bool:
+        timer = self._outbox_timers.get("publisher")
+        return bool(timer is not None and timer.active)
+
+    def set_publisher_running(self, running: bool) -> None:
+        timer = self._outbox_timers.get("publisher")
+        if timer is not None:
+            timer.active = running
+
+    @property
+    def publisher_interval_s(self) -> float:
+        timer = self._outbox_timers.get("publisher")
+        return float(timer.interval) if timer is not None else PUBLISH_INTERVAL_S
+
+    def configure_publisher(self, *, interval_s: float | None = None, batch_size: int | None = None) -> None:
+        if interval_s is not None:
+            if not 0.1 <= interval_s <= 60:
+                raise users.ValidationError("The publisher interval must be between 0.1 and 60 seconds")
+            timer = self._outbox_timers.get("publisher")
+            if timer is not None:
+                timer.interval = interval_s
+        if batch_size is not None:
+            if not 1 <= batch_size <= 5000:
+                raise users.ValidationError("The batch size must be between 1 and 5,000 events")
+            self.outbox_config.batch_size = batch_size
+
+    async def calculate_score(self, user_id: str | None, *, fail_after_write: bool = False
+                              ) -> score_calculation.ScoreRecorded | score_calculation.RolledBack:
+        """Score row + AIRScoreCalculated event in one transaction; with the failure switch, the proof
+        that neither row exists afterwards (counted in a fresh session)."""
+        if not user_id:
+            raise users.ValidationError("Pick a user first")
+        await self.ready()
+        assert self.sessions is not None
+        try:
+            return await score_calculation.record_score(self.sessions, user_id, fail_after_write=fail_after_write)
+        except score_calculation.SimulatedFailure as failure:
+            async with self.session() as session:
+                scores, events = await score_calculation.rows_for(session, failure.score_id, failure.event_id)
+            return score_calculation.RolledBack(failure.score_id, failure.event_id, scores, events)
+
+    async def score_burst(self, count: int) -> int:
+        async with self.exclusive("A burst of scores"):
+            await self.ready()
+            assert self.sessions is not None
+            return len(await score_calculation.record_burst(self.sessions, count))
+
+    async def retry_dead_letters(self) -> int:
+        async with self.session() as session:
+            return await retry_failed(session)
+
+    async def recent_events(self, limit: int = 30) -> list[DomainEvent]:
+        async with self.session() as session:
+            query = select(DomainEvent).order_by(DomainEvent.occurred_at.desc(), DomainEvent.id.desc()).limit(limit)
+            return list(await session.scalars(query))
+
+    async def stream_tail(self, count: int = 10) -> list[dict[str, str]]:
+        await self.ready()
+        assert self.redis is not None
+        return await stream_tail(self.redis.client, count)
+
+    async def consumer_state(self) -> ConsumerState | None:
+        if not self._outbox_running():
+            return None
+        assert self.consumer is not None
+        try:
+            return await self.consumer.state()
+        except (RedisError, OSError) as error:
+            log.warning("outbox consumer state: %s", error)
+            return None
+
+    def publisher_health(self) -> dict[str, Any]:
+        """What /api/health and the page show about the publisher itself."""
+        stats = self.publisher.stats if self.publisher else None
+        last = stats.last_tick if stats else None
+        return {
+            "publisher": "running" if self.publisher_running else "paused",
+            "interval_s": self.publisher_interval_s,
+            "batch_size": self.outbox_config.batch_size,
+            "published_per_s": round(stats.published_per_s(), 1) if stats else 0.0,
+            "published_total": stats.published if stats else 0,
+            "broker_failures": stats.broker_failures if stats else 0,
+            "dead_lettered": stats.dead_lettered if stats else 0,
+            "crashes": stats.crashes if stats else 0,
+            "last_tick_ms": round(last.duration_s * 1000, 1) if last else None,
+            "last_tick_error": last.error if last else None,
+            "latency_p50_ms": stats.latency_ms(50) if stats else None,
+            "latency_p95_ms": stats.latency_ms(95) if stats else None,
+        }
+
+    async def outbox_status(self) -> dict[str, Any]:
+        return {**await self.outbox_counts(), **self.publisher_health()}
+
     # -- health ---------------------------------------------------------------------------------
 
     async def outbox_counts(self) -> dict[str, Any]:
@@ -211,7 +371,7 @@ class Lab:
                                   "oldest_pending_age_s": None}
         if db_ok:
             outbox = await self.outbox_counts()
-        outbox["publisher"] = "paused"
+        outbox.update(self.publisher_health())
         return {
             "status": "ok" if db_ok and redis_ok else "degraded",
             "version": __version__,

@@ -46,6 +46,7 @@ def setup(settings: Settings):
     app.on_startup(lab.start)
     app.on_shutdown(lab.stop)
     app.timer(3.0, lab.refresh_status)
+    lab.register_outbox_timers(app.timer)  # lab 5: the outbox publisher and its downstream consumer
     auth.register(settings)  # off loopback: every page, API call and websocket needs the token
     api.register(lab)
     pages.register()

@@ -1,0 +1,154 @@
+"""The downstream side: a consumer group on `qulab:events` keeping a projection, deduplicated.
+
+The outbox delivers at least once, so a consumer must be idempotent. This one remembers every
+event id it has applied (a Redis set) and updates its projection, each user's latest AIR score
+as seen downstream, in the same Lua script that records the id and acknowledges the entry:
+the three happen together or not at all, so a redelivered or republished event is counted as a
+duplicate and has no effect.
+
+Entries delivered to this consumer but not acknowledged (it died mid-batch) stay in the group's
+pending entries list; on start it reads those first (`XREADGROUP … 0`), then new ones (`>`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from redis.asyncio import Redis
+from redis.exceptions import RedisError, ResponseError
+
+from .outbox import STREAM
+
+log = logging.getLogger(__name__)
+
+GROUP = "qulab-projection"
+PREFIX = "qulab:projection"
+SCORED_EVENT = "AIRScoreCalculated"
+
+# KEYS: seen ids, latest score per user, its occurred_at per user, counters, the stream
+# ARGV: group, entry id, event id, user id ('' if the event carries no score), score, occurred_at
+APPLY = """
+if redis.call('SADD', KEYS[1], ARGV[3]) == 0 then
+  redis.call('HINCRBY', KEYS[4], 'duplicates', 1)
+else
+  redis.call('HINCRBY', KEYS[4], 'applied', 1)
+  if ARGV[4] ~= '' then
+    local seen_at = redis.call('HGET', KEYS[3], ARGV[4])
+    if (not seen_at) or seen_at < ARGV[6] then
+      redis.call('HSET', KEYS[2], ARGV[4], ARGV[5])
+      redis.call('HSET', KEYS[3], ARGV[4], ARGV[6])
+    end
+  end
+end
+return redis.call('XACK', KEYS[5], ARGV[1], ARGV[2])
+"""
+
+
+@dataclass(frozen=True)
+class ConsumerState:
+    applied: int
+    duplicates: int
+    delivered: int  # entries this process has read from the group
+    latest_scores: dict[str, float]
+
+
+class ProjectionConsumer:
+    def __init__(self, redis: Redis, *, name: str = "lab", stream: str = STREAM, group: str = GROUP,
+                 prefix: str = PREFIX, batch: int = 500) -> None:
+        self.redis = redis
+        self.name = name
+        self.stream = stream
+        self.group = group
+        self.batch = batch
+        self.keys = [f"{prefix}:seen", f"{prefix}:scores", f"{prefix}:scored_at", f"{prefix}:stats", stream]
+        self.delivered = 0
+        self._group_ready = False
+        self._backlog = True  # our own unacknowledged entries are read first
+        self._apply = redis.register_script(APPLY)
+        self._lock = asyncio.Lock()  # stop() waits for a read in flight before the client closes
+        self._stopped = False
+
+    async def _ensure_group(self) -> None:
+        if self._group_ready:
+            return
+        try:
+            # From the start of the stream: events published before the consumer first ran count too.
+            await self.redis.xgroup_create(self.stream, self.group, id="0", mkstream=True)
+        except ResponseError as error:
+            if "BUSYGROUP" not in str(error):
+                raise
+        self._group_ready = True
+
+    async def poll(self, block_ms: int | None = None) -> int:
+        """Read one batch from the group, apply and acknowledge it; returns entries handled."""
+        async with self._lock:
+            return 0 if self._stopped else await self._poll(block_ms)
+
+    async def stop(self) -> None:
+        self._stopped = True
+        async with self._lock:
+            pass
+
+    async def _poll(self, block_ms: int | None) -> int:
+        await self._ensure_group()
+        try:
+            response = await self.redis.xreadgroup(self.group, self.name, {self.stream: "0" if self._backlog else ">"},
+                                                   count=self.batch, block=None if self._backlog else block_ms)
+        except ResponseError as error:
+            if "NOGROUP" in str(error):  # the stream or group was deleted (a reset): create it again
+                self._group_ready = False
+                return 0
+            raise
+        entries = response[0][1] if response else []
+        if self._backlog and not entries:
+            self._backlog = False
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for entry_id, fields in entries:
+                await self._apply(keys=self.keys, args=[self.group, entry_id, *_projection_args(fields)], client=pipe)
+            await pipe.execute()
+        self.delivered += len(entries)
+        return len(entries)
+
+    async def drain(self, max_polls: int = 10_000) -> int:
+        total = 0
+        for _ in range(max_polls):
+            handled = await self.poll()
+            total += handled
+            if not handled and not self._backlog:
+                break
+        return total
+
+    async def state(self) -> ConsumerState:
+        stats = await self.redis.hgetall(self.keys[3])
+        scores = await self.redis.hgetall(self.keys[1])
+        return ConsumerState(int(stats.get("applied", 0)), int(stats.get("duplicates", 0)), self.delivered,
+                             {user: float(score) for user, score in scores.items()})
+
+    async def reset(self) -> None:
+        await self.redis.delete(*self.keys[:4])
+
+
+def _projection_args(fields: dict[str, Any]) -> list[str]:
+    event_id = fields.get("event_id", "")
+    user_id, score = "", ""
+    if fields.get("event_type") == SCORED_EVENT:
+        try:
+            payload = json.loads(fields.get("payload") or "{}")
+            user_id, score = str(payload["user_id"]), str(float(payload["air_score"]))
+        except (ValueError, KeyError, TypeError):
+            log.warning("event %s has a malformed payload; counted, not projected", event_id)
+    return [event_id, user_id, score, fields.get("occurred_at", "")]
+
+
+async def stream_tail(redis: Redis, count: int = 10, stream: str = STREAM) -> list[dict[str, str]]:
+    """The newest entries of the stream, newest first, with their stream entry id."""
+    try:
+        entries = await redis.xrevrange(stream, count=count)
+    except RedisError as error:
+        log.warning("could not read the stream: %s", error)
+        return []
+    return [{"entry_id": entry_id, **fields} for entry_id, fields in entries]

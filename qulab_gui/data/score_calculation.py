@@ -1,0 +1,104 @@
+"""Use case "calculate a user's AIR score": the score row and its event, in one transaction.
+
+This is the write side of the transactional outbox. The `AIRScore` row and the
+`AIRScoreCalculated` `DomainEvent` are added to the same unit of work, so they are committed
+together or not at all: no score without its announcement, no announcement of a score that was
+never stored. `fail_after_write` raises after both rows were written (and flushed) inside the
+transaction, so a page can show that the rollback leaves neither.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import selectinload
+
+from .models import AIRScore, DomainEvent, User, new_id, utcnow
+from .scoring import AssessmentEvidence, calculate_air
+from .unit_of_work import UnitOfWork
+from .users import ValidationError
+
+EVENT_TYPE = "AIRScoreCalculated"
+AGGREGATE_TYPE = "user"
+MAX_BURST = 1000
+
+
+class SimulatedFailure(RuntimeError):
+    """Raised on purpose after the rows were written, inside the transaction."""
+
+    def __init__(self, score_id: str, event_id: str) -> None:
+        super().__init__("failed after writing the score (injected): the transaction is rolled back")
+        self.score_id = score_id
+        self.event_id = event_id
+
+
+@dataclass(frozen=True)
+class ScoreRecorded:
+    user_id: str
+    score_id: str
+    event_id: str
+    air_score: float
+
+
+@dataclass(frozen=True)
+class RolledBack:
+    """The injected failure happened; the counts are read back afterwards, in a new session."""
+
+    score_id: str
+    event_id: str
+    scores_found: int
+    events_found: int
+
+
+async def record_score(sessions: async_sessionmaker[AsyncSession], user_id: str, *,
+                       fail_after_write: bool = False) -> ScoreRecorded:
+    """Compute the user's AIR score from their assessments; store it and its event atomically."""
+    score_id, event_id = new_id(), new_id()
+    async with UnitOfWork(sessions) as uow:
+        user = await uow.users.get(user_id, options=[selectinload(User.assessments)])
+        if user is None:
+            raise ValidationError("No such user: pick one from the list")
+        evidence = [AssessmentEvidence(a.component, a.current_ability, a.items_administered, a.status == "completed")
+                    for a in user.assessments]
+        result = calculate_air(user.occupation_code, user.years_experience, evidence)
+        calculated_at = utcnow()
+        uow.scores.add(AIRScore(
+            id=score_id, user_id=user.id, air_score=result.air_score, vr_score=result.vr_score,
+            hr_score=result.hr_score, synergy_score=result.synergy_score, ci_lower=result.ci_lower,
+            ci_upper=result.ci_upper, parameter_version=str(result.metadata()["parameter_version"]),
+            calculation_metadata=result.metadata()))
+        uow.events.add(DomainEvent(
+            id=event_id, event_type=EVENT_TYPE, aggregate_type=AGGREGATE_TYPE, aggregate_id=user.id,
+            occurred_at=calculated_at,
+            payload={"score_id": score_id, "user_id": user.id, "air_score": result.air_score,
+                     "ci_lower": result.ci_lower, "ci_upper": result.ci_upper,
+                     "parameter_version": result.metadata()["parameter_version"],
+                     "calculated_at": calculated_at.isoformat()}))
+        if fail_after_write:
+            await uow.session.flush()  # both INSERTs really reach the database before the failure
+            raise SimulatedFailure(score_id, event_id)
+        await uow.commit()
+    return ScoreRecorded(user.id, score_id, event_id, result.air_score)
+
+
+async def rows_for(session: AsyncSession, score_id: str, event_id: str) -> tuple[int, int]:
+    """How many score rows and event rows exist with these ids (proof after a rollback)."""
+    scores = await session.scalar(select(func.count()).select_from(AIRScore).where(AIRScore.id == score_id))
+    events = await session.scalar(select(func.count()).select_from(DomainEvent).where(DomainEvent.id == event_id))
+    return scores or 0, events or 0
+
+
+async def record_burst(sessions: async_sessionmaker[AsyncSession], count: int, *,
+                       seed: int | None = None) -> list[ScoreRecorded]:
+    """`count` scores for users drawn from the table, each in its own transaction (as K requests would)."""
+    if not 1 <= count <= MAX_BURST:
+        raise ValidationError(f"A burst is between 1 and {MAX_BURST:,} scores")
+    async with sessions() as session:
+        user_ids = list(await session.scalars(select(User.id).order_by(User.email).limit(200)))
+    if not user_ids:
+        raise ValidationError("There are no users yet: add sample users first")
+    rng = random.Random(seed)
+    return [await record_score(sessions, rng.choice(user_ids)) for _ in range(count)]
