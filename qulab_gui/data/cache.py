@@ -198,6 +198,11 @@ class CachedUserRepository:
         self._dirty_all = False
         self._info_baseline: dict[str, int] = {}
 
+    @property
+    def client(self) -> Redis:
+        """The client the cache talks through right now (the benchmark's raw GET floor uses it too)."""
+        return self._client
+
     # -- reads (the hot path: one GET and one json.loads on a hit) --------------------------------
 
     async def profile(self, user_id: str) -> Lookup:
