@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -23,9 +23,10 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from . import __version__
-from .data import database, pooling, samples, score_calculation, users
+from .data import database, loading, pooling, samples, score_calculation, users
 from .data.consumer import ConsumerState, ProjectionConsumer, stream_tail
 from .data.database import PoolSettings, StatementRecorder, masked_url
+from .data.loading import LoadResult
 from .data.models import Base, DomainEvent, User
 from .data.outbox import Faults, OutboxPublisher, PublisherConfig, TickResult, retry_failed
 from .data.redis_client import RedisConnection, connect
@@ -36,6 +37,7 @@ log = logging.getLogger(__name__)
 PUBLISH_INTERVAL_S = 0.5  # lab 5: the outbox publisher's default timer interval
 CONSUME_INTERVAL_S = 0.25
 CONSUME_BLOCK_MS = 200  # real Redis: wait this long inside XREADGROUP for new entries
+NPLUS1_RUN = "The N+1 measurement"  # lab 3: one run or sweep at a time
 
 _current: Lab | None = None
 
@@ -202,6 +204,34 @@ class Lab:
         async with self.exclusive("The concurrency probe"):
             await self.ready()
             return await pooling.run_probe(self.settings.database_url, sessions, pool, hold_s, on_snapshot)
+
+    # -- lab 3: repository & N+1 ----------------------------------------------------------------
+
+    async def add_sample_scores(self, per_user: int, progress: Any = None) -> int:
+        async with self.exclusive("Loading sample data"), self.session() as session:
+            return await samples.add_scores(session, per_user, progress=progress)
+
+    async def measure_loading(self, strategies: Sequence[str], n: Any, on_result: Any = None) -> list[LoadResult]:
+        """Load the first N users with each strategy; `on_result` sees every result as it completes."""
+        async with self.exclusive(NPLUS1_RUN):
+            n = await self._checked_n(n)
+            return await self._run_loading_plan([(strategy, n) for strategy in strategies], on_result)
+
+    async def sweep_loading(self, up_to: Any, on_result: Any = None) -> list[LoadResult]:
+        """Lazy, selectin and joined at N = 10, 50, 100, 500, ... up to `up_to`, point by point."""
+        async with self.exclusive(NPLUS1_RUN):
+            up_to = await self._checked_n(up_to)
+            return await self._run_loading_plan(loading.sweep_plan(up_to), on_result)
+
+    async def _checked_n(self, n: Any) -> int:
+        async with self.session() as session:
+            return loading.check_n(n, await loading.count_users(session))
+
+    async def _run_loading_plan(self, plan: list[tuple[str, int]], on_result: Any) -> list[LoadResult]:
+        if loading.needs_app_engine(self.settings.database_url):
+            assert self.sessions is not None and self.recorder is not None
+            return await loading.run_plan(self.sessions, self.recorder, plan, on_result)
+        return await loading.run_plan_off_loop(self.settings.database_url, plan, on_result)
 
     # -- lab 5: transactional outbox ------------------------------------------------------------
 

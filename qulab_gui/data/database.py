@@ -92,7 +92,7 @@ def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSessi
 # -- statement recorder -------------------------------------------------------------------------
 
 _NUMBERS = re.compile(r"\b\d+\b")
-_PLACEHOLDER_LISTS = re.compile(r"\((?:\s*(?:\?|%s|\$\d+|__\[POSTCOMPILE_\w+\]|:\w+)\s*,?)+\)")
+_PLACEHOLDER_LISTS = re.compile(r"\((?:\s*(?:\?|%s|\$\d+|__\[POSTCOMPILE_\w+\]|:\w+)(?:::\w+)?\s*,?)+\)")  # ::cast
 _SPACES = re.compile(r"\s+")
 
 
@@ -108,6 +108,20 @@ class RecordedStatement:
     sql: str
     duration_s: float
     many: bool
+    rows: int = 0  # rows the statement returned to Python
+
+
+def fetched_rows(cursor: Any) -> int:
+    """How many rows a statement returned, read without consuming them.
+
+    SQLAlchemy's async adapters (aiosqlite, asyncpg) fetch a whole non-streaming result into
+    the adapted cursor's `_rows` buffer during execute, so its length is exact and costs nothing.
+    Other cursors report `rowcount` (-1 for SELECT on many drivers: then 0 is shown).
+    """
+    if cursor.description is None:
+        return 0  # no result set: INSERT/UPDATE/DDL
+    buffered = getattr(cursor, "_rows", None)
+    return len(buffered) if buffered is not None else max(cursor.rowcount, 0)
 
 
 @dataclass
@@ -125,6 +139,10 @@ class Capture:
     @property
     def db_time_s(self) -> float:
         return sum(s.duration_s for s in self.statements)
+
+    @property
+    def rows(self) -> int:
+        return sum(s.rows for s in self.statements)
 
     def shapes(self) -> list[tuple[str, int]]:
         """Distinct statement shapes with how often each ran, most frequent first."""
@@ -155,7 +173,8 @@ class StatementRecorder:
         self.total += 1
         captures = _active.get()
         if captures:
-            recorded = RecordedStatement(statement, time.perf_counter() - conn.info.pop("qulab_t0"), many)
+            recorded = RecordedStatement(statement, time.perf_counter() - conn.info.pop("qulab_t0"), many,
+                                         fetched_rows(cursor))
             for capture in captures:
                 capture.statements.append(recorded)
 
