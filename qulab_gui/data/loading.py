@@ -203,7 +203,9 @@ async def run_plan_off_loop(database_url: str, plan: Sequence[tuple[str, int]],
         finally:
             await engine.dispose()
 
-    results = await asyncio.to_thread(asyncio.run, in_worker())
+    # run_in_executor, unlike asyncio.to_thread, does not copy our context variables into the
+    # thread: a capture() open around this call does not count the worker engine's statements.
+    results = await caller.run_in_executor(None, asyncio.run, in_worker())
     await asyncio.sleep(0)  # let the last call_soon_threadsafe report run before returning
     return results
 

@@ -12,7 +12,7 @@ from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import aliased, selectinload
 
 from .models import AIRScore, Base, DomainEvent, User
 
@@ -59,6 +59,15 @@ class UserRepository(Repository[User]):
     def first_users(self, n: int) -> Select[tuple[User]]:
         """The statement for "the first N users", stable order; loading options are added by callers."""
         return select(User).order_by(User.email, User.id).limit(n)
+
+    async def first_with_history(self, n: int) -> list[User]:
+        """The first N users with their scores and assessments: 1 + 2 statements per 500 users.
+
+        The repository, not its caller, picks the loading strategy, so a caller who loops over
+        the users' collections cannot start an N+1 by accident (see `loading.py` for the others).
+        """
+        query = self.first_users(n).options(selectinload(User.scores), selectinload(User.assessments))
+        return list(await self.session.scalars(query))
 
     async def with_scores(self, *, limit: int = 50) -> list[User]:
         """Users that have at least one score."""
