@@ -95,17 +95,10 @@ class ProjectionConsumer:
 
     async def _poll(self, block_ms: int | None) -> int:
         await self._ensure_group()
-        try:
-            response = await self.redis.xreadgroup(self.group, self.name, {self.stream: "0" if self._backlog else ">"},
-                                                   count=self.batch, block=None if self._backlog else block_ms)
-        except ResponseError as error:
-            if "NOGROUP" in str(error):  # the stream or group was deleted (a reset): create it again
-                self._group_ready = False
-                return 0
-            raise
-        entries = response[0][1] if response else []
-        if self._backlog and not entries:
+        entries = await self._read("0") if self._backlog else []
+        if not entries:
             self._backlog = False
+            entries = await self._read(">", block_ms)
         async with self.redis.pipeline(transaction=False) as pipe:
             for entry_id, fields in entries:
                 await self._apply(keys=self.keys, args=[self.group, entry_id, *_projection_args(fields)], client=pipe)
@@ -113,12 +106,24 @@ class ProjectionConsumer:
         self.delivered += len(entries)
         return len(entries)
 
+    async def _read(self, start: str, block_ms: int | None = None) -> list[tuple[str, dict[str, str]]]:
+        """`0`: entries delivered to us earlier and never acknowledged; `>`: entries never delivered."""
+        try:
+            response = await self.redis.xreadgroup(self.group, self.name, {self.stream: start},
+                                                   count=self.batch, block=block_ms)
+        except ResponseError as error:
+            if "NOGROUP" in str(error):  # the stream or group was deleted (a reset): create it next time
+                self._group_ready = False
+                return []
+            raise
+        return response[0][1] if response else []
+
     async def drain(self, max_polls: int = 10_000) -> int:
         total = 0
         for _ in range(max_polls):
             handled = await self.poll()
             total += handled
-            if not handled and not self._backlog:
+            if not handled:
                 break
         return total
 
