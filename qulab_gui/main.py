@@ -26,6 +26,7 @@ from qulab_gui.settings import Settings, SettingsError, load_settings
 
 WINDOW_SIZE = (1280, 800)  # the size the e2e screenshots of every page are reviewed at
 ICON = Path(__file__).with_name("assets") / "qulab.png"
+WINDOW_CONNECTED = "native window connected"  # logged once per page load; the startup bench waits for it
 log = logging.getLogger("qulab_gui")
 _instance_lock: IO[bytes] | None = None  # this process's claim on its data dir (see instance.py)
 
@@ -111,6 +112,7 @@ def _prepare_native(settings: Settings) -> None:
     # The window lives in a child process (and Qt WebEngine in its children). On SIGTERM uvicorn
     # stops the server but nothing stops the window: end it here so no process is left behind.
     app.on_shutdown(_stop_child_processes)
+    app.on_connect(lambda: log.info(WINDOW_CONNECTED))
 
 
 async def _stop_child_processes() -> None:
