@@ -9,9 +9,11 @@ with no score yet is cached as JSON `null` with a short TTL (negative caching), 
 does not hit the database every time. TTLs carry ±jitter so entries written together do not
 expire together.
 
-Invalidation follows the transaction: `invalidate_on_commit(uow, user_id)` registers an
-after-commit hook on the unit of work, so a rolled-back write invalidates nothing and a committed
-one deletes the keys before `commit()` returns (the writer's next read is fresh).
+Invalidation follows the transaction: the cache subscribes to every `UnitOfWork` over its
+session factory (`unit_of_work.on_commit`) and, right after a commit, deletes the keys of the users
+and scores that transaction wrote, before `commit()` returns (the writer's next read is fresh).
+Writers need not know the cache exists; a rollback invalidates nothing, because nothing was
+written.
 
 Concurrency (per process): N concurrent misses of one key share one database load (single-flight).
 A load that raced an invalidation is not written back (it may hold pre-commit data): it is
@@ -34,22 +36,20 @@ import socket
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, fields
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
-from sqlalchemy import select
+from sqlalchemy import inspect
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from .models import AIRScore, Assessment, User
+from .models import AIRScore, User
 from .redis_client import PROBE_TIMEOUT_S, RedisConnection
 from .repositories import AIRScoreRepository, UserRepository
-from .scoring import AssessmentEvidence, calculate_air
-from .unit_of_work import UnitOfWork
-from .users import MAX_YEARS, ValidationError
+from .unit_of_work import UnitOfWork, on_commit
 
 log = logging.getLogger(__name__)
 
@@ -132,10 +132,6 @@ class _Flight:
     invalidated: bool = False
 
 
-class SimulatedFailure(RuntimeError):
-    """Raised on purpose inside a transaction to show that a rollback invalidates nothing."""
-
-
 # -- clients -------------------------------------------------------------------------------------
 
 
@@ -197,6 +193,7 @@ class CachedUserRepository:
         self._dirty: set[str] = set()  # invalidations that could not reach Redis yet
         self._dirty_all = False
         self._info_baseline: dict[str, int] = {}
+        self._unsubscribe = on_commit(sessions, self._invalidate_written)
 
     @property
     def client(self) -> Redis:
@@ -309,19 +306,25 @@ class CachedUserRepository:
 
     # -- invalidation -------------------------------------------------------------------------------
 
-    def invalidate_on_commit(self, uow: UnitOfWork, user_id: str, families: Iterable[str] = FAMILIES) -> None:
-        """Delete the user's keys right after `uow` commits; a rollback drops the hook (nothing happens)."""
-        chosen = tuple(families)
-
-        async def invalidate() -> None:
-            await self.invalidate(user_id, chosen)
-
-        uow.after_commit(invalidate)
+    async def _invalidate_written(self, uow: UnitOfWork) -> None:
+        """After any committed unit of work over our sessions: drop what its writes made stale."""
+        keys: dict[str, None] = {}  # ordered and unique
+        for entity in uow.written:
+            if isinstance(entity, User):
+                keys[key_for(PROFILE, entity.id)] = None
+                if inspect(entity).was_deleted:  # the database cascade took the scores with it
+                    keys[key_for(SCORE, entity.id)] = None
+            elif isinstance(entity, AIRScore):
+                keys[key_for(SCORE, entity.user_id)] = None
+        if keys:
+            await self._invalidate_keys(list(keys))
 
     async def invalidate(self, user_id: str, families: Iterable[str] = FAMILIES) -> int:
         """Delete one user's keys; returns how many existed. Never raises on a Redis failure."""
-        families = tuple(families)
-        keys = [key_for(family, user_id) for family in families]
+        return await self._invalidate_keys([key_for(family, user_id) for family in families])
+
+    async def _invalidate_keys(self, keys: list[str]) -> int:
+        families = [key.removeprefix(PREFIX).partition(":")[0] for key in keys]
         for key in keys:  # a load in flight may hold the old row: it must not be written back
             if (flight := self._inflight.pop(key, None)) is not None:
                 flight.invalidated = True
@@ -502,74 +505,9 @@ class CachedUserRepository:
         return total
 
     async def close(self) -> None:
+        self._unsubscribe()
         for client in {id(c): c for c in (self._primary, self._unreachable) if c is not None}.values():
             try:
                 await client.aclose()
             except REDIS_ERRORS + (RuntimeError,):  # closing must never fail a shutdown
                 pass
-
-    # -- writes: the database first, the cache after commit ----------------------------------------
-
-    async def update_user(self, user_id: str, *, name: str | None = None, years_experience: Any = None,
-                          fail_before_commit: bool = False) -> dict[str, Any]:
-        """Edit a profile in one transaction; its cache key is deleted only if the commit happens."""
-        changes = _profile_changes(name, years_experience)
-        async with UnitOfWork(self._sessions) as uow:
-            user = await uow.users.get(user_id)
-            if user is None:
-                raise ValidationError("That user no longer exists")
-            for attribute, value in changes.items():
-                setattr(user, attribute, value)
-            await uow.session.flush()  # the UPDATE really runs inside the transaction
-            self.invalidate_on_commit(uow, user_id, (PROFILE,))
-            if fail_before_commit:
-                raise SimulatedFailure("failed on purpose before commit: the update was rolled back")
-            profile = profile_json(user)
-            await uow.commit()
-        return profile
-
-    async def record_score(self, user_id: str, *, fail_before_commit: bool = False) -> dict[str, Any]:
-        """Recalculate the user's AIR score from their assessments and insert it as their latest."""
-        async with UnitOfWork(self._sessions) as uow:
-            user = await uow.users.get(user_id)
-            if user is None:
-                raise ValidationError("That user no longer exists")
-            assessments = await uow.session.scalars(select(Assessment).where(Assessment.user_id == user_id))
-            result = calculate_air(user.occupation_code, user.years_experience, [
-                AssessmentEvidence(a.component, a.current_ability, a.items_administered, a.status == "completed")
-                for a in assessments])
-            score = uow.scores.add(AIRScore(
-                user_id=user_id, air_score=result.air_score, vr_score=result.vr_score, hr_score=result.hr_score,
-                synergy_score=result.synergy_score, ci_lower=result.ci_lower, ci_upper=result.ci_upper,
-                parameter_version=str(result.metadata()["parameter_version"]),
-                calculation_metadata=result.metadata(), created_at=datetime.now(UTC)))
-            await uow.session.flush()
-            self.invalidate_on_commit(uow, user_id, (SCORE,))
-            if fail_before_commit:
-                raise SimulatedFailure("failed on purpose before commit: the score was rolled back")
-            payload = score_json(score)
-            await uow.commit()
-        return payload
-
-
-def _profile_changes(name: str | None, years_experience: Any) -> dict[str, Any]:
-    """Validated changes (ValidationError before any session is opened)."""
-    changes: dict[str, Any] = {}
-    if name is not None:
-        name = " ".join(name.split())
-        if not name:
-            raise ValidationError("Name must not be empty")
-        if len(name) > 120:
-            raise ValidationError("Name is longer than 120 characters")
-        changes["name"] = name
-    if years_experience not in (None, ""):
-        try:
-            years = float(years_experience)
-        except (TypeError, ValueError):
-            raise ValidationError("Years of experience must be a number") from None
-        if years != int(years) or not 0 <= years <= MAX_YEARS:
-            raise ValidationError(f"Years of experience must be a whole number from 0 to {MAX_YEARS}")
-        changes["years_experience"] = int(years)
-    if not changes:
-        raise ValidationError("Nothing to change: enter a name or years of experience")
-    return changes

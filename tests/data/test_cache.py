@@ -26,11 +26,11 @@ from qulab_gui.data.cache import (
     SCORE,
     CachedUserRepository,
     CachePolicy,
-    SimulatedFailure,
     cache_client,
     key_for,
 )
-from qulab_gui.data.models import User
+from qulab_gui.data.models import AIRScore, User, utcnow
+from qulab_gui.data.profile_edits import SimulatedFailure, update_profile
 from qulab_gui.data.unit_of_work import UnitOfWork
 from qulab_gui.data.users import ValidationError
 from qulab_gui.data.workload import WorkloadSpec, run_workload, zipf_sequence
@@ -123,48 +123,90 @@ async def test_entries_expire_after_their_ttl(sessions, redis_conn) -> None:
     await cache.close()
 
 
+async def write_score(sessions, user_id: str, *, fail: bool = False) -> str:
+    """A new latest score through a unit of work that knows nothing about the cache."""
+    async with UnitOfWork(sessions) as uow:
+        latest = await uow.scores.latest_for(user_id)
+        score = uow.scores.add(AIRScore(
+            user_id=user_id, air_score=latest.air_score + 1, vr_score=latest.vr_score, hr_score=latest.hr_score,
+            synergy_score=latest.synergy_score, ci_lower=latest.ci_lower, ci_upper=latest.ci_upper,
+            parameter_version=latest.parameter_version, created_at=utcnow()))
+        await uow.session.flush()
+        if fail:
+            raise SimulatedFailure("rolled back on purpose")
+        await uow.commit()
+        return score.id
+
+
 async def test_write_invalidates_after_commit_so_no_stale_read(cache, sessions, redis_conn) -> None:
     [user_id] = await add_users(sessions, 1)
     before = (await cache.profile(user_id)).value
     assert (await cache.profile(user_id)).outcome == HIT
     new_years = (before["years_experience"] + 7) % 70
 
-    await cache.update_user(user_id, years_experience=new_years)
+    await update_profile(sessions, user_id, years_experience=new_years)
     after = await cache.profile(user_id)
     assert after.outcome == MISS
     assert after.value["years_experience"] == new_years
+    assert cache.stats[SCORE].invalidations == 0  # a profile edit leaves the cached score alone
 
     old_score = (await cache.latest_score(user_id)).value
-    written = await cache.record_score(user_id)
+    written = await write_score(sessions, user_id)
     fresh = await cache.latest_score(user_id)
-    assert fresh.outcome == MISS and fresh.value["id"] == written["id"] != old_score["id"]
+    assert fresh.outcome == MISS and fresh.value["id"] == written != old_score["id"]
+
+
+async def test_outbox_score_write_invalidates_the_cached_score(cache, sessions) -> None:
+    from qulab_gui.data import score_calculation
+
+    [user_id] = await add_users(sessions, 1)
+    await cache.latest_score(user_id)
+    await score_calculation.record_score(sessions, user_id)  # lab 5's score + event write
+    assert cache.stats[SCORE].invalidations == 1
+    fresh = await cache.latest_score(user_id)
+    assert fresh.outcome == MISS and fresh.value == await cache.from_database(SCORE, user_id)
+
+
+async def test_deleting_a_user_invalidates_profile_and_score(cache, sessions) -> None:
+    [user_id] = await add_users(sessions, 1)
+    await cache.profile(user_id)
+    await cache.latest_score(user_id)
+    async with UnitOfWork(sessions) as uow:
+        await uow.users.delete(await uow.users.get(user_id))
+        await uow.commit()
+    assert (await cache.profile(user_id)).value is None
+    assert (await cache.latest_score(user_id)).value is None
 
 
 async def test_rollback_invalidates_nothing(cache, sessions, redis_conn) -> None:
     [user_id] = await add_users(sessions, 1)
     cached = (await cache.profile(user_id)).value
+    score = (await cache.latest_score(user_id)).value
     raw = await redis_conn.client.get(key_for(PROFILE, user_id))
 
     with pytest.raises(SimulatedFailure):
-        await cache.update_user(user_id, name="Never Written", fail_before_commit=True)
+        await update_profile(sessions, user_id, name="Never Written", fail_before_commit=True)
     with pytest.raises(SimulatedFailure):
-        await cache.record_score(user_id, fail_before_commit=True)
+        await write_score(sessions, user_id, fail=True)
     async with UnitOfWork(sessions) as uow:  # leaving without commit() is a rollback too
-        cache.invalidate_on_commit(uow, user_id)
+        (await uow.users.get(user_id)).name = "Also Never Written"
+        await uow.session.flush()
 
     assert await redis_conn.client.get(key_for(PROFILE, user_id)) == raw
-    assert cache.stats[PROFILE].invalidations == 0
+    assert cache.stats[PROFILE].invalidations == cache.stats[SCORE].invalidations == 0
     assert await cache.from_database(PROFILE, user_id) == cached  # the database agrees: nothing written
     assert (await cache.profile(user_id)).outcome == HIT
+    assert (await cache.latest_score(user_id)).value == score
 
 
-async def test_bad_edit_is_refused_before_any_write(cache, sessions) -> None:
+async def test_bad_edit_is_refused_before_any_write(sessions) -> None:
     [user_id] = await add_users(sessions, 1)
-    for bad in ({"years_experience": -1}, {"years_experience": "many"}, {"name": "  "}, {}):
+    for bad in ({"years_experience": -1}, {"years_experience": "many"}, {"years_experience": 2.5},
+                {"name": "  "}, {"name": "x" * 121}, {}):
         with pytest.raises(ValidationError):
-            await cache.update_user(user_id, **bad)
+            await update_profile(sessions, user_id, **bad)
     with pytest.raises(ValidationError):
-        await cache.update_user("no-such-user", name="Someone")
+        await update_profile(sessions, "no-such-user", name="Someone")
 
 
 async def test_concurrent_misses_load_once(cache, sessions, recorder) -> None:
@@ -192,7 +234,7 @@ async def test_load_racing_an_invalidation_is_not_written_back(cache, sessions, 
     monkeypatch.setattr(cache, "from_database", slow_load)
     reader = asyncio.ensure_future(cache.profile(user_id))
     await asyncio.sleep(0.05)
-    await cache.update_user(user_id, name="Renamed Meanwhile")  # ...and commits + invalidates meanwhile
+    await update_profile(sessions, user_id, name="Renamed Meanwhile")  # ...and commits + invalidates meanwhile
     late_reader = asyncio.ensure_future(cache.profile(user_id))  # must not join the old load
     await asyncio.sleep(0.05)
     release.set()
@@ -363,7 +405,7 @@ async def test_redis_down_mid_run_then_back(outage: str, sessions, clock: Clock)
         assert cache.degraded and cache.stats[PROFILE].errors == 1 and cache.last_error
         assert (await cache.profile(user_id)).outcome == BYPASS  # breaker open: no second timeout
         assert cache.stats[PROFILE].bypassed == 1
-        await cache.update_user(user_id, name="Written During Outage")  # commits; the DEL cannot reach Redis
+        await update_profile(sessions, user_id, name="Written During Outage")  # commits; the DEL cannot reach Redis
         assert cache.pending_invalidations == 1
         during = await cache.profile(user_id)
         assert (during.outcome, during.value["name"]) == (BYPASS, "Written During Outage")
