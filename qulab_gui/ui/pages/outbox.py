@@ -1,12 +1,255 @@
+"""Lab 5 · Outbox: a score and its event in one transaction, a publisher on a timer that delivers the
+event to a Redis Stream at least once, switches that break it, and the consumer on the other side."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
 from nicegui import ui
 
-from qulab_gui.ui.frame import frame
-from qulab_gui.ui.pages.coming_soon import coming_soon
+from qulab_gui.data.score_calculation import RolledBack
+from qulab_gui.data.users import ValidationError
+from qulab_gui.lab import current_lab
+from qulab_gui.ui.frame import frame, notify_error, section
+
+HISTORY_POINTS = 180
+EVENT_COLUMNS = [
+    {"name": "occurred", "label": "Occurred (UTC)", "field": "occurred", "align": "left"},
+    {"name": "event", "label": "Event", "field": "event", "align": "left"},
+    {"name": "type", "label": "Type", "field": "type", "align": "left"},
+    {"name": "aggregate", "label": "Aggregate", "field": "aggregate", "align": "left"},
+    {"name": "status", "label": "Status", "field": "status", "align": "left"},
+    {"name": "attempts", "label": "Attempts", "field": "attempts"},
+    {"name": "next", "label": "Next attempt", "field": "next", "align": "left"},
+    {"name": "lease", "label": "Leased to", "field": "lease", "align": "left"},
+    {"name": "error", "label": "Last error", "field": "error", "align": "left"},
+]
+STREAM_COLUMNS = [
+    {"name": "entry", "label": "Stream entry", "field": "entry", "align": "left"},
+    {"name": "event", "label": "event_id", "field": "event", "align": "left"},
+    {"name": "type", "label": "event_type", "field": "type", "align": "left"},
+    {"name": "aggregate", "label": "aggregate_id", "field": "aggregate", "align": "left"},
+]
+PROJECTION_COLUMNS = [
+    {"name": "user", "label": "User", "field": "user", "align": "left"},
+    {"name": "score", "label": "Latest AIR score downstream", "field": "score"},
+]
+
+
+def short(identifier: str | None) -> str:
+    return identifier[:8] if identifier else ""
+
+
+def clock(moment: Any) -> str:
+    return moment.strftime("%H:%M:%S.%f")[:-3] if moment else ""
+
+
+def history_chart() -> ui.echart:
+    return ui.echart({
+        "tooltip": {"trigger": "axis"},
+        "legend": {"top": 0},
+        "grid": {"top": 40, "left": 56, "right": 64, "bottom": 40},
+        "xAxis": {"type": "value", "name": "seconds on this page", "nameLocation": "middle", "nameGap": 26},
+        "yAxis": [{"type": "value", "name": "events", "minInterval": 1},
+                  {"type": "value", "name": "p95 ms", "position": "right"}],
+        "series": [
+            {"name": "pending", "type": "line", "showSymbol": False, "data": [], "color": "#ef6c00"},
+            {"name": "published", "type": "line", "showSymbol": False, "data": [], "color": "#2e7d32"},
+            {"name": "failed", "type": "line", "showSymbol": False, "data": [], "color": "#c62828"},
+            {"name": "commit→stream p95 (ms)", "type": "line", "showSymbol": False, "data": [],
+             "yAxisIndex": 1, "color": "#3949ab", "lineStyle": {"type": "dashed"}},
+        ],
+    }).classes("w-full h-72")
 
 
 @ui.page("/outbox")
-def outbox_page() -> None:
-    with frame("5 · Outbox"):
-        coming_soon("A transactional outbox delivering events to a Redis Stream.", [
-            "Atomic write of a score and its event", "A publisher on a timer, with fault injection",
-        ])
+async def outbox_page() -> None:
+    lab = current_lab()
+    await lab.ready()
+    opened = time.monotonic()
+    with frame("5 · Outbox", "The score and its event commit together; a publisher on a timer delivers the "
+               "event to the Redis Stream qulab:events at least once; the consumer absorbs the duplicates."):
+        with ui.row().classes("w-full gap-4 items-stretch"):
+            with section("Write a score and its event", "One transaction: the AIRScore row and an "
+                         "AIRScoreCalculated event (pending). Either both exist or neither."
+                         ).classes("flex-1 min-w-[360px]"):
+                user_select = ui.select({}, label="User", with_input=True).props("outlined dense") \
+                    .classes("w-full").mark("outbox-user")
+                fail = ui.checkbox("fail after writing the score").mark("outbox-fail")
+                with ui.row().classes("items-center gap-2"):
+                    ui.button("Calculate AIR score", icon="calculate", on_click=lambda: calculate()) \
+                        .mark("outbox-calculate")
+                    add_users = ui.button("Add 20 sample users", icon="group_add", on_click=lambda: seed()) \
+                        .props("outline").mark("outbox-add-users")
+                write_result = ui.label().classes("text-body2").mark("outbox-write-result")
+                with ui.row().classes("items-end gap-2"):
+                    burst_size = ui.number("Burst of K scores", value=50, min=1, max=1000, format="%d") \
+                        .props("outlined dense").classes("w-40").mark("outbox-burst-size")
+                    ui.button("Burst", icon="bolt", on_click=lambda: burst()).props("outline").mark("outbox-burst")
+
+            with section("Publisher", "An app.timer claims due events with a lease, XADDs them in one "
+                         "pipeline and marks them published in one UPDATE.").classes("flex-1 min-w-[360px]"):
+                with ui.row().classes("items-end gap-3"):
+                    running = ui.switch("running", value=lab.publisher_running,
+                                        on_change=lambda e: lab.set_publisher_running(e.value)) \
+                        .mark("outbox-running")
+                    interval = ui.number("Interval (s)", value=lab.publisher_interval_s, min=0.1, max=60, step=0.1) \
+                        .props("outlined dense").classes("w-28").mark("outbox-interval")
+                    batch = ui.number("Batch size", value=lab.outbox_config.batch_size, min=1, max=5000,
+                                      format="%d").props("outlined dense").classes("w-28").mark("outbox-batch")
+                    interval.on_value_change(lambda: configure(interval_s=interval.value))
+                    batch.on_value_change(lambda: configure(batch_size=batch.value))
+                with ui.row().classes("items-center gap-2"):
+                    ui.button("Publish now", icon="send", on_click=lambda: publish_now()).mark("outbox-publish-now")
+                    ui.button("Retry dead letters", icon="replay", on_click=lambda: retry()) \
+                        .props("outline").mark("outbox-retry")
+                metrics = ui.label().classes("font-mono text-sm whitespace-pre-line").mark("outbox-metrics")
+                tick_result = ui.label().classes("text-body2").mark("outbox-tick-result")
+
+            with section("Break it", "Watch the guarantees hold: nothing is lost, duplicates are absorbed."
+                         ).classes("flex-1 min-w-[300px]"):
+                ui.switch("Broker down", value=lab.outbox_faults.broker_down,
+                          on_change=lambda e: setattr(lab.outbox_faults, "broker_down", e.value)) \
+                    .mark("outbox-broker-down")
+                ui.label("Every XADD pipeline fails: attempts grow, each retry waits longer (exponential "
+                         f"backoff with jitter), after {lab.outbox_config.max_attempts} attempts the event is "
+                         "dead-lettered (failed) until you retry it.").classes("text-caption text-grey-8")
+                ui.switch("Crash after publishing, before marking", value=lab.outbox_faults.crash_after_publish,
+                          on_change=lambda e: setattr(lab.outbox_faults, "crash_after_publish", e.value)) \
+                    .mark("outbox-crash")
+                ui.label("The batch reaches the stream but stays pending, leased to the dead publisher. After "
+                         f"the {lab.outbox_config.lease_s:g} s lease it is published again: a duplicate the "
+                         "consumer absorbs by event id.").classes("text-caption text-grey-8")
+
+        with section("Over time", "Sampled every second while this page is open."):
+            chart = history_chart().mark("outbox-chart")
+
+        with section("Events", "The newest outbox rows; their status follows the publisher."):
+            events_table = ui.table(rows=[], columns=EVENT_COLUMNS, row_key="id").props("dense flat") \
+                .classes("w-full").mark("outbox-events")
+            events_table.add_slot("body-cell-status", """
+                <q-td :props="props"><q-badge :color="{pending: 'orange', published: 'green', failed: 'red'}
+                [props.value]" :label="props.value" /></q-td>""")
+
+        with ui.row().classes("w-full gap-4 items-stretch"):
+            with section("The stream", "XREVRANGE qulab:events: the newest entries, as the broker holds them."
+                         ).classes("flex-[3] min-w-[420px]"):
+                stream_table = ui.table(rows=[], columns=STREAM_COLUMNS, row_key="entry").props("dense flat") \
+                    .classes("w-full").mark("outbox-stream")
+            with section("The consumer", "A consumer group (XREADGROUP / XACK) keeps each user's latest score; "
+                         "it remembers event ids, so a republished event changes nothing."
+                         ).classes("flex-[2] min-w-[300px]"):
+                consumer_label = ui.label().classes("font-mono text-sm").mark("outbox-consumer")
+                projection_table = ui.table(rows=[], columns=PROJECTION_COLUMNS, row_key="user") \
+                    .props("dense flat").classes("w-full").mark("outbox-projection")
+
+    async def load_users() -> None:
+        found = await lab.list_users(200)
+        user_select.options = {u.id: f"{u.name} ({u.email})" for u in found}
+        if user_select.value not in user_select.options:
+            user_select.value = found[0].id if found else None
+        user_select.update()
+        add_users.set_visibility(not found)
+
+    async def refresh() -> None:
+        status = await lab.outbox_status()
+        running.value = lab.publisher_running
+        metrics.text = (
+            f"publisher {status['publisher']} · every {status['interval_s']:g} s · batch {status['batch_size']}\n"
+            f"pending {status['pending']} · published {status['published']} · failed {status['failed']}\n"
+            f"oldest pending {_seconds(status['oldest_pending_age_s'])} · published/s {status['published_per_s']:g}\n"
+            f"broker failures {status['broker_failures']} · dead-lettered {status['dead_lettered']} · "
+            f"crashes {status['crashes']}\n"
+            f"last tick {_ms(status['last_tick_ms'])} · commit→stream p50 {_ms(status['latency_p50_ms'])} "
+            f"p95 {_ms(status['latency_p95_ms'])}")
+        at = round(time.monotonic() - opened, 1)
+        for series, value in zip(chart.options["series"], (status["pending"], status["published"],
+                                                           status["failed"], status["latency_p95_ms"]), strict=True):
+            series["data"] = [*series["data"][-HISTORY_POINTS + 1:], [at, value]]
+        chart.update()
+        events_table.rows = [{
+            "id": e.id, "occurred": clock(e.occurred_at), "event": short(e.id), "type": e.event_type,
+            "aggregate": f"{e.aggregate_type}/{short(e.aggregate_id)}", "status": e.status, "attempts": e.attempts,
+            "next": clock(e.next_attempt_at), "lease": e.claimed_by or "", "error": (e.last_error or "")[:80],
+        } for e in await lab.recent_events(30)]
+        stream_table.rows = [{"entry": s["entry_id"], "event": short(s.get("event_id")), "type": s.get("event_type"),
+                              "aggregate": short(s.get("aggregate_id"))} for s in await lab.stream_tail(10)]
+        state = await lab.consumer_state()
+        if state is not None:
+            consumer_label.text = (f"delivered {state.delivered} · applied {state.applied} · "
+                                   f"duplicates absorbed {state.duplicates}")
+            names = dict(user_select.options)
+            projection_table.rows = [{"user": names.get(user, short(user)), "score": score}
+                                     for user, score in sorted(state.latest_scores.items())][:50]
+
+    async def calculate() -> None:
+        try:
+            outcome = await lab.calculate_score(user_select.value, fail_after_write=bool(fail.value))
+        except ValidationError as problem:
+            notify_error(str(problem))
+            return
+        if isinstance(outcome, RolledBack):
+            write_result.text = (
+                f"Rolled back: the failure was raised after both INSERTs, inside the transaction. Rows found "
+                f"afterwards: air_scores with id {short(outcome.score_id)}: {outcome.scores_found}, "
+                f"domain_events with id {short(outcome.event_id)}: {outcome.events_found}.")
+            notify_error("The transaction failed: neither the score nor its event was written")
+        else:
+            write_result.text = (f"Committed score {outcome.air_score:g} (row {short(outcome.score_id)}) and its "
+                                 f"event {short(outcome.event_id)} together; the event is pending.")
+        await refresh()
+
+    async def burst() -> None:
+        try:
+            written = await lab.score_burst(int(burst_size.value or 0))
+        except ValidationError as problem:
+            notify_error(str(problem))
+            return
+        write_result.text = f"Committed {written} scores, each with its event, in {written} transactions."
+        await refresh()
+
+    async def seed() -> None:
+        add_users.disable()
+        try:
+            await lab.load_samples(20)
+        except ValidationError as problem:
+            notify_error(str(problem))
+        finally:
+            add_users.enable()
+        await load_users()
+
+    def configure(**values: Any) -> None:
+        try:
+            lab.configure_publisher(**{k: (int(v) if k == "batch_size" else float(v)) for k, v in values.items()
+                                       if v is not None})
+        except ValidationError as problem:
+            notify_error(str(problem))
+
+    async def publish_now() -> None:
+        result = await lab.publish_now()
+        if result.crashed:
+            tick_result.text = (f"Crashed after publishing {result.claimed} events, before marking them: they stay "
+                                "pending and leased until the lease runs out.")
+        elif result.error:
+            tick_result.text = f"Claimed {result.claimed}; the broker failed: {result.error}"
+        else:
+            tick_result.text = f"Claimed {result.claimed}, published {result.published}."
+        await refresh()
+
+    async def retry() -> None:
+        count = await lab.retry_dead_letters()
+        tick_result.text = f"{count} dead-lettered event(s) are pending again."
+        await refresh()
+
+    await load_users()
+    await refresh()
+    ui.timer(1.0, refresh)
+
+
+def _seconds(value: float | None) -> str:
+    return "–" if value is None else f"{value:.1f} s"
+
+
+def _ms(value: float | None) -> str:
+    return "–" if value is None else f"{value:.0f} ms"

@@ -1,0 +1,127 @@
+"""Page "5 · Outbox" through the `user` fixture: the atomic write and its failure switch, the publisher
+controls, the fault switches (broker down, crash before mark), dead letters, and the consumer."""
+
+from __future__ import annotations
+
+import asyncio
+
+from nicegui import ui
+from nicegui.testing import User
+
+from tests.ui.conftest import lab_ready
+
+
+async def open_page(user: User):
+    """The page with sample users, the publisher paused so each tick is one the test asks for."""
+    lab = await lab_ready()
+    await lab.load_samples(5)
+    lab.set_publisher_running(False)
+    await user.open("/outbox")
+    await user.should_see("5 · Outbox")
+    return lab
+
+
+def table_rows(user: User, marker: str) -> list[dict]:
+    return user.find(marker=marker).elements.pop().rows
+
+
+async def test_failure_after_writing_leaves_neither_row_and_success_writes_both(user: User) -> None:
+    lab = await open_page(user)
+    before = await lab.count_rows()
+
+    user.find(marker="outbox-fail").click()
+    user.find(marker="outbox-calculate").click()
+    await user.should_see("Rolled back", retries=20)
+    await user.should_see("air_scores with id")
+    text = user.find(marker="outbox-write-result").elements.pop().text
+    assert ": 0, domain_events with id" in text and text.endswith(": 0.")
+    assert await lab.count_rows() == before
+
+    user.find(marker="outbox-fail").click()
+    user.find(marker="outbox-calculate").click()
+    await user.should_see("Committed score", retries=20)
+    after = await lab.count_rows()
+    assert after["air_scores"] == before["air_scores"] + 1
+    assert after["domain_events"] == before["domain_events"] + 1
+    rows = table_rows(user, "outbox-events")
+    assert [r["status"] for r in rows] == ["pending"]
+
+
+async def test_publish_now_delivers_to_the_stream_and_the_consumer(user: User) -> None:
+    lab = await open_page(user)
+    user.find(marker="outbox-burst-size").elements.pop().value = 3
+    user.find(marker="outbox-burst").click()
+    await user.should_see("Committed 3 scores", retries=20)
+    assert {r["status"] for r in table_rows(user, "outbox-events")} == {"pending"}
+
+    user.find(marker="outbox-publish-now").click()
+    await user.should_see("Claimed 3, published 3.", retries=20)
+    assert {r["status"] for r in table_rows(user, "outbox-events")} == {"published"}
+    stream = table_rows(user, "outbox-stream")
+    assert len(stream) == 3 and all(r["type"] == "AIRScoreCalculated" for r in stream)
+
+    await lab.consume_tick()
+    await user.should_see("applied 3 · duplicates absorbed 0", retries=30)
+    assert len(table_rows(user, "outbox-projection")) >= 1
+    chart = user.find(ui.echart).elements.pop().options
+    assert chart["series"][1]["data"][-1][1] == 3  # published
+
+
+async def test_fault_switches_back_off_dead_letter_retry_and_duplicates_are_absorbed(user: User) -> None:
+    lab = await open_page(user)
+    lab.outbox_config.backoff_base_s = 0.05
+    lab.outbox_config.max_attempts = 2
+    lab.outbox_config.lease_s = 0.3
+    user.find(marker="outbox-calculate").click()
+    await user.should_see("Committed score", retries=20)
+
+    user.find(marker="outbox-broker-down").click()
+    assert lab.outbox_faults.broker_down
+    user.find(marker="outbox-publish-now").click()
+    await user.should_see("the broker failed", retries=20)
+    [row] = table_rows(user, "outbox-events")
+    assert (row["status"], row["attempts"]) == ("pending", 1) and "broker down" in row["error"]
+    await asyncio.sleep(0.1)
+    user.find(marker="outbox-publish-now").click()
+    await user.should_see("dead-lettered 1", retries=20)
+    assert table_rows(user, "outbox-events")[0]["status"] == "failed"
+
+    user.find(marker="outbox-broker-down").click()
+    user.find(marker="outbox-crash").click()
+    user.find(marker="outbox-retry").click()
+    await user.should_see("1 dead-lettered event(s) are pending again", retries=20)
+    user.find(marker="outbox-publish-now").click()
+    await user.should_see("Crashed after publishing 1 events", retries=20)
+    [row] = table_rows(user, "outbox-events")
+    assert row["status"] == "pending" and row["lease"] == lab.publisher.name
+    assert len(table_rows(user, "outbox-stream")) == 1  # on the stream, yet not marked
+
+    user.find(marker="outbox-crash").click()
+    user.find(marker="outbox-publish-now").click()
+    await user.should_see("Claimed 0, published 0.", retries=20)  # the lease still holds
+    await asyncio.sleep(0.35)
+    user.find(marker="outbox-publish-now").click()
+    await user.should_see("Claimed 1, published 1.", retries=20)
+    assert len(table_rows(user, "outbox-stream")) == 2  # published twice: at least once
+    await lab.consume_tick()
+    await user.should_see("applied 1 · duplicates absorbed 1", retries=30)
+
+
+async def test_publisher_controls_pause_resume_and_reject_bad_settings(user: User) -> None:
+    lab = await open_page(user)
+    health = (await user.http_client.get("/api/health")).json()["outbox"]
+    assert health["publisher"] == "paused"
+
+    user.find(marker="outbox-running").click()
+    assert lab.publisher_running
+    assert (await user.http_client.get("/api/health")).json()["outbox"]["publisher"] == "running"
+    user.find(marker="outbox-interval").elements.pop().value = 0.2
+    assert lab.publisher_interval_s == 0.2
+    user.find(marker="outbox-batch").elements.pop().value = 9000
+    await user.should_see("The batch size must be between 1 and 5,000 events")
+    assert lab.outbox_config.batch_size != 9000
+
+    user.find(marker="outbox-calculate").click()  # the running timer publishes it without a click
+    await user.should_see("published 1 ·", retries=50)
+    user.find(marker="outbox-running").click()
+    assert not lab.publisher_running
