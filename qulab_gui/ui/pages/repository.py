@@ -1,13 +1,220 @@
+"""Lab 3 · Repository & N+1: one question asked four ways, every statement counted by the engine."""
+
+from __future__ import annotations
+
+from typing import Any
+
 from nicegui import ui
 
-from qulab_gui.ui.frame import frame
-from qulab_gui.ui.pages.coming_soon import coming_soon
+from qulab_gui.data.loading import STRATEGIES, SWEEP_SIZES, SWEPT, LoadResult, loaders_source
+from qulab_gui.data.users import ValidationError
+from qulab_gui.lab import NPLUS1_RUN, current_lab
+from qulab_gui.ui.frame import frame, notify_error, section
+
+COLORS = {"lazy": "#c62828", "selectin": "#2e7d32", "joined": "#1565c0", "raise": "#6d4c41"}
+RESULT_COLUMNS = [
+    {"name": "strategy", "label": "Strategy", "field": "strategy", "align": "left"},
+    {"name": "statements", "label": "Statements", "field": "statements"},
+    {"name": "theory", "label": "Theory says", "field": "theory"},
+    {"name": "ms", "label": "Time (ms)", "field": "ms"},
+    {"name": "rows", "label": "Rows fetched", "field": "rows"},
+    {"name": "per_user", "label": "Rows per user", "field": "per_user"},
+    {"name": "loaded", "label": "Users / scores / assessments loaded", "field": "loaded", "align": "left"},
+]
+SHAPE_COLUMNS = [
+    {"name": "count", "label": "Ran", "field": "count"},
+    {"name": "sql", "label": "Statement shape (literals and IN-lists folded)", "field": "sql", "align": "left"},
+]
+
+
+def result_row(result: LoadResult) -> dict[str, Any]:
+    return {
+        "strategy": result.label, "statements": result.statements,
+        "theory": f"{result.expected:,} {'✓' if result.matches_theory else '✗'}",
+        "ms": round(result.elapsed_s * 1000, 1), "rows": result.rows_fetched,
+        "per_user": round(result.rows_per_user, 1),
+        "loaded": "stopped by the guard" if result.error else
+        f"{result.users:,} / {result.scores:,} / {result.assessments:,}",
+    }
+
+
+def bar_chart() -> ui.echart:
+    return ui.echart({
+        "title": {"text": "Statements and time per strategy", "textStyle": {"fontSize": 14}},
+        "tooltip": {"trigger": "axis"},
+        "legend": {"top": 24},
+        "grid": {"top": 72, "left": 64, "right": 64, "bottom": 32},
+        "xAxis": {"type": "category", "data": []},
+        "yAxis": [{"type": "value", "name": "statements", "minInterval": 1},
+                  {"type": "value", "name": "time (ms)"}],
+        "series": [
+            {"name": "statements", "type": "bar", "data": [], "label": {"show": True, "position": "top"}},
+            {"name": "time (ms)", "type": "bar", "yAxisIndex": 1, "data": [],
+             "label": {"show": True, "position": "top"}},
+        ],
+    }).classes("w-full h-80")
+
+
+def sweep_chart(title: str, y_name: str) -> ui.echart:
+    return ui.echart({
+        "title": {"text": title, "textStyle": {"fontSize": 14}},
+        "tooltip": {"trigger": "axis"},
+        "legend": {"top": 24},
+        "grid": {"top": 72, "left": 64, "right": 24, "bottom": 48},
+        "xAxis": {"type": "value", "name": "N (users)", "nameLocation": "middle", "nameGap": 28},
+        "yAxis": {"type": "value", "name": y_name},
+        "series": [{"name": strategy, "type": "line", "color": COLORS[strategy], "data": []} for strategy in SWEPT],
+    }).classes("flex-1 min-w-[360px] h-80")
+
+
+def show_details(container: ui.column, results: list[LoadResult]) -> None:
+    """Per strategy, the 'similar queries' view of a debug toolbar and the first statements verbatim."""
+    container.clear()
+    with container:
+        for result in results:
+            title = f"{result.label}: {result.statements:,} statements, {len(result.shapes)} distinct"
+            with ui.expansion(title, icon="manage_search").classes("w-full").mark(f"details-{result.strategy}"):
+                ui.table(rows=[{"count": count, "sql": shape} for shape, count in result.shapes],
+                         columns=SHAPE_COLUMNS, row_key="sql").props("dense flat wrap-cells").classes("w-full")
+                ui.label(f"The first {len(result.first_statements)} statements, verbatim").classes("text-grey-8")
+                for sql in result.first_statements:
+                    ui.code(sql, language="sql").classes("w-full text-xs")
 
 
 @ui.page("/repository")
-def repository_page() -> None:
-    with frame("3 · Repository & N+1"):
-        coming_soon("The repository pattern and a real, measured N+1 problem.", [
-            "Lazy loading vs selectinload vs joinedload, statements counted by the engine",
-            "A scale sweep charting statements and time against N",
-        ])
+async def repository_page() -> None:
+    lab = current_lab()
+    await lab.ready()
+    latest: dict[str, LoadResult] = {}
+    with frame("3 · Repository & N+1", "List the first N users with all their scores and assessments: "
+               "the statements are counted by the engine, not estimated."):
+        with section("Sample data", "Users with 3 assessments each and scores computed from them."):
+            counts = ui.label().classes("text-body1").mark("data-counts")
+            with ui.row().classes("items-end gap-4"):
+                new_users = ui.number("Users", value=1000, min=1, max=20000, format="%d") \
+                    .props("outlined dense").classes("w-28").mark("new-users")
+                per_user = ui.number("Scores per user", value=5, min=1, max=50, format="%d") \
+                    .props("outlined dense").classes("w-32").mark("scores-per-user")
+                ui.button("Add sample users", icon="group_add", on_click=lambda: add_users()).mark("add-users")
+                ui.button("Add sample scores", icon="add_chart", on_click=lambda: add_scores()).mark("add-scores")
+            progress = ui.linear_progress(value=0, show_value=False).props("size=12px rounded").mark("data-progress")
+            data_status = ui.label().mark("data-status")
+
+        with section("Load the first N users", "Run one strategy or all four on the same N and compare."):
+            with ui.row().classes("items-end gap-4"):
+                n_input = ui.number("N (users)", value=1000, format="%d").props("outlined dense") \
+                    .classes("w-32").mark("n")
+                strategy = ui.toggle({key: key for key in STRATEGIES}, value="lazy").mark("strategy")
+                ui.button("Run", icon="play_arrow", on_click=lambda: run([strategy.value])).mark("run-one")
+                ui.button("Run all four", icon="playlist_play", on_click=lambda: run(list(STRATEGIES))) \
+                    .props("outline").mark("run-all")
+                with ui.row().classes("items-center gap-2") as running:
+                    ui.spinner(size="sm")
+                    ui.label("measuring…").classes("text-grey-8")
+            run_status = ui.label().mark("run-status")
+            guard_error = ui.label().classes("text-negative font-mono").mark("guard-error")
+            table = ui.table(rows=[], columns=RESULT_COLUMNS, row_key="strategy").classes("w-full") \
+                .mark("results-table")
+            bars = bar_chart().mark("bar-chart")
+            details = ui.column().classes("w-full gap-1")
+            with ui.expansion("The four loaders (qulab_gui/data/loading.py)", icon="code").classes("w-full"):
+                ui.code(loaders_source(), language="python").classes("w-full text-xs")
+
+        sizes = ", ".join(f"{size:,}" for size in SWEEP_SIZES[:5])
+        with section("Scale sweep", f"Lazy, selectin and joined at N = {sizes}, … up to N; each point is drawn "
+                     "as soon as it is measured. Lazy grows with N, selectin by one step per 500, joined stays 1."):
+            with ui.row().classes("items-center gap-4"):
+                ui.button("Run sweep up to N", icon="show_chart", on_click=lambda: sweep()).mark("run-sweep")
+                sweep_status = ui.label().mark("sweep-status")
+            with ui.row().classes("w-full gap-4"):
+                statements_chart = sweep_chart("Statements against N", "statements").mark("sweep-statements")
+                time_chart = sweep_chart("Time against N", "milliseconds").mark("sweep-time")
+
+    async def refresh_counts() -> None:
+        rows = await lab.count_rows()
+        users, scores = rows.get("users", 0), rows.get("air_scores", 0)
+        counts.text = (f"{users:,} users · {rows.get('assessments', 0):,} assessments · {scores:,} scores"
+                       + (f" (≈ {scores / users:.1f} per user)" if users else ": add sample users to begin"))
+
+    def on_progress(done: int, total: int) -> None:
+        progress.value = done / total
+        data_status.text = f"{done:,} of {total:,} users…"
+
+    async def add_users() -> None:
+        progress.value = 0
+        try:
+            count = int(new_users.value or 0)
+            await lab.load_samples(count, int(per_user.value or 0), progress=on_progress)
+        except ValueError as problem:  # ValidationError included
+            data_status.text = ""
+            notify_error(str(problem))
+        else:
+            data_status.text = f"Added {count:,} users with {int(per_user.value)} score(s) each."
+        await refresh_counts()
+
+    async def add_scores() -> None:
+        progress.value = 0
+        try:
+            added = await lab.add_sample_scores(int(per_user.value or 0), progress=on_progress)
+        except ValueError as problem:
+            data_status.text = ""
+            notify_error(str(problem))
+        else:
+            data_status.text = f"Added {added:,} scores."
+        await refresh_counts()
+
+    def show_result(result: LoadResult) -> None:
+        if any(previous.n != result.n for previous in latest.values()):
+            latest.clear()  # compare strategies at one N only
+        latest[result.strategy] = result
+        results = [latest[key] for key in STRATEGIES if key in latest]
+        table.rows = [result_row(r) for r in results]
+        bars.options["xAxis"]["data"] = [r.strategy for r in results]
+        bars.options["series"][0]["data"] = [r.statements for r in results]
+        bars.options["series"][1]["data"] = [round(r.elapsed_s * 1000, 1) for r in results]
+        bars.update()
+        guard = latest.get("raise")
+        guard_error.text = f'raiseload("*") stopped the loop at its first lazy load: {guard.error}' if guard else ""
+        show_details(details, results)
+
+    async def run(strategies: list[str]) -> None:
+        try:
+            results = await lab.measure_loading(strategies, n_input.value, on_result=show_result)
+        except ValidationError as problem:
+            notify_error(str(problem))
+        else:
+            run_status.text = f"Measured {len(results)} strateg{'y' if len(results) == 1 else 'ies'} " \
+                              f"for N = {results[0].n:,}."
+
+    async def sweep() -> None:
+        started = False
+
+        def on_point(result: LoadResult) -> None:
+            nonlocal started
+            charts = (statements_chart, time_chart)
+            if not started:  # clear the previous sweep only once this one really runs
+                started = True
+                for chart in charts:
+                    for series in chart.options["series"]:
+                        series["data"] = []
+            index = SWEPT.index(result.strategy)
+            statements_chart.options["series"][index]["data"].append([result.n, result.statements])
+            time_chart.options["series"][index]["data"].append([result.n, round(result.elapsed_s * 1000, 1)])
+            for chart in charts:
+                chart.update()
+            sweep_status.text = f"N = {result.n:,}: {result.strategy} ran {result.statements:,} statements " \
+                                f"in {result.elapsed_s * 1000:,.0f} ms"
+
+        try:
+            results = await lab.sweep_loading(n_input.value, on_result=on_point)
+        except ValidationError as problem:
+            notify_error(str(problem))
+        else:
+            sweep_status.text = f"Sweep finished: {len(results)} runs up to N = {results[-1].n:,}."
+
+    def show_running() -> None:  # also while another tab's run holds the lab
+        running.visible = lab.is_busy(NPLUS1_RUN)
+
+    show_running()
+    ui.timer(0.25, show_running)
+    await refresh_counts()
