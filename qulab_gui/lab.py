@@ -23,18 +23,21 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from . import __version__
-from .data import database, loading, pooling, samples, score_calculation, users
+from .data import database, loading, pooling, profile_edits, samples, score_calculation, users, workload
+from .data.cache import CachedUserRepository, Listing, Lookup, cache_client
 from .data.consumer import ConsumerState, ProjectionConsumer, stream_tail
 from .data.database import PoolSettings, StatementRecorder, masked_url
 from .data.loading import LoadResult
 from .data.models import Base, DomainEvent, User
 from .data.outbox import Faults, OutboxPublisher, PublisherConfig, TickResult, retry_failed
 from .data.redis_client import RedisConnection, connect
+from .data.repositories import UserRepository
 from .settings import Settings
 
 log = logging.getLogger(__name__)
 
 PUBLISH_INTERVAL_S = 0.5  # lab 5: the outbox publisher's default timer interval
+MAX_BATCHES_PER_TICK = 20  # a backlog drains within a tick, yet a tick stays bounded
 CONSUME_INTERVAL_S = 0.25
 CONSUME_BLOCK_MS = 200  # real Redis: wait this long inside XREADGROUP for new entries
 NPLUS1_RUN = "The N+1 measurement"  # lab 3: one run or sweep at a time
@@ -58,6 +61,7 @@ class Lab:
         self.sessions: async_sessionmaker[AsyncSession] | None = None
         self.recorder: StatementRecorder | None = None
         self.redis: RedisConnection | None = None
+        self.cache: CachedUserRepository | None = None  # lab 4
         self.started_at = datetime.now(UTC)
         self.startup_error: str | None = None
         self._ready = asyncio.Event()
@@ -84,6 +88,8 @@ class Lab:
             else:
                 await database.migrate(self.engine)
             self.redis = await connect(self.settings.redis_url)
+            self.cache = CachedUserRepository(cache_client(self.redis), self.sessions, backend=self.redis.backend)
+            await self.cache.reset_stats()
             self._start_outbox()
         except Exception as error:
             self.startup_error = f"{type(error).__name__}: {error}"
@@ -95,6 +101,8 @@ class Lab:
     async def stop(self) -> None:
         await self._stop_outbox()
         if self.redis is not None:
+            if self.cache is not None:
+                await self.cache.close()
             await self.redis.close()
         if self.engine is not None:
             await self.engine.dispose()
@@ -162,7 +170,8 @@ class Lab:
         try:
             await self.ready()
             assert self.redis is not None
-            return bool(await self.redis.client.ping())
+            # a degraded cache (its own client failing, or the lab-4 switch) counts as Redis degraded
+            return bool(await self.redis.client.ping()) and (self.cache is None or await self.cache.check())
         except Exception as error:
             log.warning("redis check failed: %s", error)
             return False
@@ -233,6 +242,86 @@ class Lab:
             return await loading.run_plan(self.sessions, self.recorder, plan, on_result)
         return await loading.run_plan_off_loop(self.settings.database_url, plan, on_result)
 
+    # -- lab 4: caching -------------------------------------------------------------------------
+
+    async def _cache(self) -> CachedUserRepository:
+        await self.ready()
+        assert self.cache is not None
+        return self.cache
+
+    def _note_cache_health(self, cache: CachedUserRepository) -> None:
+        """Turn the Redis chip orange at once when a read found the cache failing (the timer confirms)."""
+        if cache.degraded and self.backend_status.get("redis"):
+            self.backend_status = {**self.backend_status, "redis": False}
+
+    async def cached_read(self, family: str, user_id: str | None) -> Lookup:
+        """A profile or latest-score read through the cache, labelled HIT/MISS/ERROR/BYPASS with its latency."""
+        if not user_id:
+            raise users.ValidationError("Pick a user first")
+        cache = await self._cache()
+        lookup = await cache.read(family, user_id)
+        self._note_cache_health(cache)
+        return lookup
+
+    async def invalidate_cached_user(self, user_id: str | None) -> int:
+        if not user_id:
+            raise users.ValidationError("Pick a user first")
+        return await (await self._cache()).invalidate(user_id)
+
+    async def invalidate_cache(self) -> int:
+        return await (await self._cache()).invalidate_all()
+
+    async def cache_entries(self, limit: int = 50) -> Listing | None:
+        return await (await self._cache()).entries(limit)
+
+    async def cache_counters(self) -> dict[str, Any]:
+        """The cache's own counters per key family, and Redis' INFO counters on a real server."""
+        cache = await self._cache()
+        return {"families": {family: stats.as_dict() for family, stats in cache.stats.items()},
+                "total": cache.totals().as_dict(), "server": await cache.server_counters(),
+                **self.cache_health()}
+
+    async def reset_cache_counters(self) -> None:
+        await (await self._cache()).reset_stats()
+
+    def cache_health(self) -> dict[str, Any]:
+        cache = self.cache
+        return {"degraded": bool(cache and cache.degraded), "last_error": cache.last_error if cache else None,
+                "pending_invalidations": cache.pending_invalidations if cache else 0,
+                "simulating_unreachable": bool(cache and cache.simulating_unreachable)}
+
+    async def simulate_redis_unreachable(self, on: bool) -> None:
+        """Point the cache at a closed port (the real fail-open path) or back at Redis; re-check at once."""
+        (await self._cache()).simulate_unreachable(on)
+        await self.refresh_status()
+
+    async def edit_profile(self, user_id: str | None, *, name: str | None = None, years_experience: Any = None,
+                           fail_before_commit: bool = False) -> dict[str, Any]:
+        if not user_id:
+            raise users.ValidationError("Pick a user first")
+        await self.ready()
+        assert self.sessions is not None
+        return await profile_edits.update_profile(self.sessions, user_id, name=name, years_experience=years_experience,
+                                                  fail_before_commit=fail_before_commit)
+
+    async def run_cache_workload(self, reads: Any, skew: Any, *, cold: bool = True,
+                                 on_progress: workload.Progress | None = None) -> workload.WorkloadResult:
+        """K Zipf-skewed reads of the latest score, through the cache and uncached, in one run."""
+        try:
+            spec = workload.WorkloadSpec(reads=int(reads), skew=float(skew))
+        except (TypeError, ValueError):
+            raise users.ValidationError("Reads and skew must be numbers") from None
+        async with self.exclusive("The cache workload"):
+            cache = await self._cache()
+            async with self.session() as session:
+                user_ids = await UserRepository(session).ids(limit=samples.MAX_SAMPLE_USERS)
+            spec.validate(len(user_ids))
+            if cold:
+                await cache.invalidate_all()
+            result = await workload.run_workload(cache, user_ids, spec, on_progress)
+            self._note_cache_health(cache)
+            return result
+
     # -- lab 5: transactional outbox ------------------------------------------------------------
 
     def register_outbox_timers(self, timer: Any) -> None:
@@ -267,7 +356,7 @@ class Lab:
         if not self._outbox_running():
             return None
         assert self.publisher is not None
-        return await self.publisher.tick()
+        return await self.publisher.drain(max_batches=MAX_BATCHES_PER_TICK)
 
     async def consume_tick(self) -> None:
         if not self._outbox_running():
@@ -281,7 +370,7 @@ class Lab:
     async def publish_now(self) -> TickResult:
         await self.ready()
         assert self.publisher is not None
-        return await self.publisher.tick()
+        return await self.publisher.drain(max_batches=MAX_BATCHES_PER_TICK)
 
     @property
     def publisher_running(self) -> bool:
@@ -408,4 +497,5 @@ class Lab:
             "database": {"dialect": self.dialect, "url": self.database_url, "ok": db_ok},
             "redis": {"backend": self.redis_backend, "url": self.settings.redis_url, "ok": redis_ok},
             "outbox": outbox,
+            "cache": self.cache_health(),
         }

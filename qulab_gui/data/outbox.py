@@ -35,7 +35,7 @@ import socket
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -87,6 +87,7 @@ class TickResult:
     retried: int = 0  # broker failed: rescheduled with backoff
     dead_lettered: int = 0
     crashed: bool = False
+    unmarked: int = 0  # on the stream but not marked when the (injected) crash hit: republished later
     error: str | None = None
     duration_s: float = 0.0
 
@@ -315,65 +316,116 @@ class OutboxPublisher:
         return self._lock.locked()
 
     async def tick(self) -> TickResult:
+        """One batch: claim, publish, mark (what the tests and a single "publish now" step use)."""
+        return await self.run(max_batches=1)
+
+    async def drain(self, max_batches: int = 100_000) -> TickResult:
+        """Batch after batch until nothing is due (or a failure); what the app.timer runs."""
+        return await self.run(max_batches=max_batches)
+
+    async def run(self, max_batches: int) -> TickResult:
         async with self._lock:
             if self._stopped:
                 return TickResult(error="stopped")
             started = time.perf_counter()
             try:
-                result = await self._tick()
+                result = await self._run(max_batches)
             except (SQLAlchemyError, OSError) as error:  # the database is down: report, retry next tick
                 log.warning("outbox publisher %s: database error: %s", self.name, error)
                 result = TickResult(error=f"database: {type(error).__name__}: {error}")
-            result = TickResult(**{**result.__dict__, "duration_s": time.perf_counter() - started})
+            result = replace(result, duration_s=time.perf_counter() - started)
             self.stats.ticks += 1
             self.stats.last_tick = result
             if self._on_tick:
                 self._on_tick(result)
             return result
 
-    async def _tick(self) -> TickResult:
-        batch = await claim(self.sessions, self.name, self.config.batch_size, self.config.lease_s)
-        if not batch:
-            return TickResult()
-        try:
-            await self._publish(batch)
-        except RedisError as error:
-            message = f"{type(error).__name__}: {error}"
-            log.warning("outbox publisher %s: broker failed for %d events: %s", self.name, len(batch), message)
-            retried, dead = await reschedule(self.sessions, batch, message, self.config, self._rng)
-            self.stats.broker_failures += 1
-            self.stats.dead_lettered += dead
-            return TickResult(claimed=len(batch), retried=retried, dead_lettered=dead, error=message)
-        published_at = utcnow()
-        if self.faults.hold_after_publish_s:
-            await asyncio.sleep(self.faults.hold_after_publish_s)
-        if self.faults.crash_after_publish:
-            self.stats.crashes += 1
-            log.warning("outbox publisher %s: injected crash after publishing %d events, before marking them",
-                        self.name, len(batch))
-            return TickResult(claimed=len(batch), crashed=True, error="crashed after publish (injected)")
-        await mark_published(self.sessions, [e.id for e in batch])
-        self.stats.record_published(
-            len(batch), [(published_at - e.occurred_at).total_seconds() * 1000 for e in batch])
-        return TickResult(claimed=len(batch), published=len(batch))
+    async def _run(self, max_batches: int) -> TickResult:
+        """Claim, publish and mark batches, overlapping the database work with the broker's.
 
-    async def _publish(self, batch: Sequence[ClaimedEvent]) -> None:
+        While batch N is on its way to Redis, the database marks batch N-1 and claims batch N+1.
+        N+1 cannot hold a later event of an aggregate in N: N's events are leased, and a leased
+        earlier event blocks its aggregate's later ones in the claim. So the stream still gets
+        every aggregate's events in order, and each batch is marked only after Redis took it.
+        """
+        result = TickResult()
+        batch = await self._claim()
+        published: list[ClaimedEvent] = []  # on the stream, not yet marked
+        published_at = utcnow()
+        batches = 0
+        while batch:
+            batches += 1
+            more = batches < max_batches
+            result = replace(result, claimed=result.claimed + len(batch))
+
+            async def database_side(to_mark: list[ClaimedEvent], at: datetime, claim_next: bool) -> list[ClaimedEvent]:
+                if to_mark:
+                    await self._mark(to_mark, at)
+                return await self._claim() if claim_next else []
+
+            sent, next_batch = await asyncio.gather(
+                self._publish(batch), database_side(published, published_at, more),
+                return_exceptions=True)
+            if isinstance(next_batch, BaseException):
+                raise next_batch
+            result = replace(result, published=result.published + len(published))
+            published = []
+            if isinstance(sent, BaseException):
+                if not isinstance(sent, RedisError):
+                    raise sent
+                await self._release(next_batch)  # claimed for the next round, never tried
+                return replace(result, **await self._broker_failed(batch, sent))
+            if self.faults.hold_after_publish_s:
+                await asyncio.sleep(self.faults.hold_after_publish_s)
+            if self.faults.crash_after_publish:
+                self.stats.crashes += 1
+                log.warning("outbox publisher %s: injected crash after publishing %d events, before marking them",
+                            self.name, len(batch))
+                return replace(result, crashed=True, unmarked=len(batch), error="crashed after publish (injected)")
+            published, published_at = batch, sent
+            batch = next_batch
+            if not batch and more:  # later events of the batch's aggregates were waiting behind it
+                await self._mark(published, published_at)
+                result = replace(result, published=result.published + len(published))
+                published = []
+                batch = await self._claim()
+        if published:
+            await self._mark(published, published_at)
+            result = replace(result, published=result.published + len(published))
+        return result
+
+    async def _claim(self) -> list[ClaimedEvent]:
+        return await claim(self.sessions, self.name, self.config.batch_size, self.config.lease_s)
+
+    async def _publish(self, batch: Sequence[ClaimedEvent]) -> datetime:
+        """One pipeline for the batch; returns when Redis accepted it."""
         if self.faults.broker_down:
             raise BrokerDown("broker down (injected fault)")
         async with self.redis.pipeline(transaction=False) as pipe:
             for event in batch:
                 pipe.xadd(self.stream, event.stream_fields())
             await pipe.execute()  # raises on the first failed entry; none of the batch is then marked
+        return utcnow()
 
-    async def drain(self, *, max_ticks: int = 100_000) -> int:
-        """Tick until nothing is due; returns the number of events published."""
-        published = 0
-        for _ in range(max_ticks):
-            result = await self.tick()
-            published += result.published
-            if result.claimed == 0:
-                break
-        return published
+    async def _mark(self, batch: Sequence[ClaimedEvent], published_at: datetime) -> None:
+        await mark_published(self.sessions, [e.id for e in batch])
+        self.stats.record_published(len(batch), [(published_at - e.occurred_at).total_seconds() * 1000
+                                                 for e in batch])
+
+    async def _release(self, batch: Sequence[ClaimedEvent]) -> None:
+        if batch:
+            async with self.sessions() as session, session.begin():
+                await session.execute(update(EVENTS).where(EVENTS.c.id.in_([e.id for e in batch]),
+                                                           EVENTS.c.claimed_by == self.name)
+                                      .values(claimed_by=None, lease_expires_at=None))
+
+    async def _broker_failed(self, batch: Sequence[ClaimedEvent], error: RedisError) -> dict[str, Any]:
+        message = f"{type(error).__name__}: {error}"
+        log.warning("outbox publisher %s: broker failed for %d events: %s", self.name, len(batch), message)
+        retried, dead = await reschedule(self.sessions, batch, message, self.config, self._rng)
+        self.stats.broker_failures += 1
+        self.stats.dead_lettered += dead
+        return {"retried": retried, "dead_lettered": dead, "error": message}
 
     async def stop(self, timeout_s: float = 5.0) -> None:
         """No new ticks; wait for the one in flight so its batch is marked, not left leased."""

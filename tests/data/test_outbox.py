@@ -129,21 +129,23 @@ async def test_a_tick_publishes_contract_fields_and_marks_in_order(sessions, red
     assert publisher.stats.published == 7 and publisher.stats.latency_ms(95) is not None
 
 
+@pytest.mark.parametrize("batches_per_tick", [1, 4], ids=["one-batch-ticks", "pipelined-ticks"])
 async def test_no_event_is_lost_under_broker_failures_and_crashes_between_publish_and_mark(
-        sessions, redis_conn) -> None:
+        sessions, redis_conn, batches_per_tick: int) -> None:
     rows = await add_events(sessions, aggregates=12, per_aggregate=15)
     faults = Faults()
     publisher = OutboxPublisher(sessions, redis_conn.client, name="flaky", config=FAST, faults=faults,
                                 rng=random.Random(7))
     chaos = random.Random(11)
     crashed_events = broker_failures = 0
-    for _ in range(400):
-        faults.broker_down = chaos.random() < 0.3
-        faults.crash_after_publish = chaos.random() < 0.2
-        result = await publisher.tick()
+    for step in range(400):
+        # random faults, but the first two steps are sure to hit the broker and then crash
+        faults.broker_down = step == 0 or (step > 1 and chaos.random() < 0.3)
+        faults.crash_after_publish = step == 1 or chaos.random() < 0.2
+        result = await publisher.drain(max_batches=batches_per_tick)
         broker_failures += result.retried
         if result.crashed:
-            crashed_events += result.claimed
+            crashed_events += result.unmarked
             await asyncio.sleep(FAST.lease_s)  # the "restarted" publisher waits out its old lease
         if (await statuses(sessions))["published"] == len(rows):
             break
@@ -244,7 +246,7 @@ async def test_an_event_waits_for_every_earlier_event_of_its_aggregate(sessions,
     async with sessions() as session:
         await retry_failed(session, [a0])
     one_at_a_time = OutboxPublisher(sessions, redis_conn.client, name="q", config=PublisherConfig(batch_size=1))
-    assert await one_at_a_time.drain() == 3
+    assert (await one_at_a_time.drain()).published == 3
     assert await published_ids() == [b0, b1, b2, a0, a1, a2]
 
 
