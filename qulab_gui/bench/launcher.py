@@ -21,6 +21,7 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 FROZEN_CANDIDATES = ("dist/QuLab/QuLab", "dist/QuLab-server/QuLab-server", "dist/QuLab")
+SERVING = "QuLab serving at "  # the line main() prints with the URL
 
 
 def source_command() -> list[str]:
@@ -62,10 +63,11 @@ def free_port() -> int:
 class RunningApp:
     process: subprocess.Popen
     port: int
-    data_dir: Path
+    data_dir: Path  # where its database and log live
     output: Path  # stdout and stderr of the process
     started: float  # time.perf_counter() just before the launch
     token: str | None = None
+    label: str = ""  # e.g. "source" or "frozen", for reports and screenshot names
     returncode: int | None = field(default=None)
 
     @property
@@ -78,6 +80,18 @@ class RunningApp:
 
     def output_text(self) -> str:
         return self.output.read_text(errors="replace") if self.output.exists() else ""
+
+    def printed_url(self, timeout: float = 30.0) -> str:
+        """The URL the app printed at start (with `?token=` when it serves beyond loopback)."""
+        deadline = time.perf_counter() + timeout
+        while time.perf_counter() < deadline:
+            for line in self.output_text().splitlines():
+                if line.startswith(SERVING):
+                    return line.removeprefix(SERVING).strip()
+            if self.process.poll() is not None:
+                break
+            time.sleep(0.05)
+        raise RuntimeError(f"QuLab printed no URL:\n{self.output_text()[-3000:]}")
 
     def health(self, timeout: float = 2.0) -> dict | None:
         """The /api/health answer, or None while nothing answers."""
@@ -135,20 +149,26 @@ class RunningApp:
 
 
 def launch(command: list[str], data_dir: Path, *args: str, cwd: Path | None = None, port: int | None = None,
-           env: dict[str, str] | None = None, token: str | None = None) -> RunningApp:
-    """Start QuLab (`command` is source_command() or [frozen executable]) on a free port."""
-    data_dir.mkdir(parents=True, exist_ok=True)
+           env: dict[str, str] | None = None, token: str | None = None, pass_data_dir: bool = True,
+           label: str = "") -> RunningApp:
+    """Start QuLab (`command` is source_command() or [frozen executable]) on a free port.
+
+    `data_dir` is passed as --data-dir, or with `pass_data_dir=False` only noted as where the app
+    will put its data by itself (its default under $HOME); the output file goes beside it.
+    """
+    data_dir.parent.mkdir(parents=True, exist_ok=True)
     port = port or free_port()
     output = data_dir.parent / f"{data_dir.name}-output-{port}.txt"
+    arguments = [*command, "--port", str(port), *(["--data-dir", str(data_dir)] if pass_data_dir else []), *args]
     started = time.perf_counter()
     with open(output, "wb") as sink:
         process = subprocess.Popen(
-            [*command, "--port", str(port), "--data-dir", str(data_dir), *args],
-            cwd=cwd or data_dir, env=env if env is not None else child_environment(),
+            arguments,
+            cwd=cwd or data_dir.parent, env=env if env is not None else child_environment(),
             stdin=subprocess.DEVNULL, stdout=sink, stderr=subprocess.STDOUT,
             start_new_session=True,  # its own process group: a failed test can end it and all its children
         )
-    return RunningApp(process, port, data_dir, output, started, token)
+    return RunningApp(process, port, data_dir, output, started, token, label)
 
 
 def descendants(pid: int) -> set[int]:

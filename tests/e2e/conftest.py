@@ -1,0 +1,193 @@
+"""End-to-end fixtures: the real QuLab as a separate process (from source, or the executable built
+from build.spec) and a real Chromium driven by Playwright.
+
+Every fixture that needs something this machine may lack (Chromium, Playwright, PyInstaller,
+Xvfb, pywebview) skips with the reason and the package that brings it.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from qulab_gui.bench import launcher
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+    # nothing but the app under test on the network: no update checks, sync, metrics or field trials
+    "--disable-background-networking", "--disable-component-update", "--disable-default-apps",
+    "--disable-sync", "--metrics-recording-only", "--no-first-run", "--disable-field-trial-config",
+]
+VIEWPORT = {"width": 1280, "height": 800}
+ARTIFACTS = launcher.REPO_ROOT / "test-artifacts" / "e2e"
+BUILD_DIR = launcher.REPO_ROOT / "build" / "e2e"
+NO_REDIS = "redis://127.0.0.1:1/0"  # a refused port: the classroom case, QuLab falls back to fakeredis
+
+
+# -- the browser --------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="package")
+def browser():
+    """One Chromium for the e2e package (closed before other test packages run their event loops)."""
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} is missing: apt-get install chromium")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        pytest.skip("Playwright for Python is not installed: pip install -e '.[dev]'")
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+class Tab:
+    """A browser tab on one app that records everything that goes wrong in it."""
+
+    def __init__(self, page, base_url: str) -> None:
+        self.page = page
+        self.base_url = base_url
+        self.problems: list[str] = []
+        page.on("console", lambda message: message.type == "error"
+                and self.problems.append(f"console error: {message.text}"))
+        page.on("pageerror", lambda error: self.problems.append(f"page error: {error}"))
+        page.on("requestfailed", self._request_failed)
+        page.on("response", lambda response: response.status >= 400
+                and self.problems.append(f"HTTP {response.status} {response.url}"))
+
+    def _request_failed(self, request) -> None:
+        self.problems.append(f"request failed: {request.method} {request.url} ({request.failure})")
+
+    def open(self, path: str, heading: str) -> None:
+        """Navigate to `path` and wait until its page shows `heading` and the network settles."""
+        from playwright.sync_api import expect
+
+        self.page.goto(self.base_url + path)
+        expect(self.page.get_by_text(heading, exact=True).first).to_be_visible(timeout=20_000)
+        self.page.wait_for_load_state("networkidle")
+
+    def screenshot(self, kind: str, name: str) -> Path:
+        path = ARTIFACTS / kind / f"{name}.png"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.page.screenshot(path=str(path), full_page=True)
+        return path
+
+    def assert_clean(self) -> None:
+        assert not self.problems, "the page reported problems:\n" + "\n".join(self.problems)
+
+
+@pytest.fixture
+def tab(browser, served: launcher.RunningApp) -> Iterator[Tab]:
+    context = browser.new_context(viewport=VIEWPORT)
+    context.set_default_timeout(20_000)
+    try:
+        yield Tab(context.new_page(), served.url)
+    finally:
+        context.close()
+
+
+# -- the frozen executable ----------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def frozen_executable() -> Path:
+    """The executable from build.spec: $QULAB_FROZEN_EXE, else built once per session (server-only).
+
+    The build goes to build/e2e/ (ignored by git); its time and size are written to
+    test-artifacts/e2e/frozen-build.json.
+    """
+    if os.environ.get("QULAB_FROZEN_EXE"):
+        given = launcher.find_frozen()
+        if given is None:
+            pytest.fail(f"QULAB_FROZEN_EXE={os.environ['QULAB_FROZEN_EXE']} is not a file")
+        return given
+    if importlib.util.find_spec("PyInstaller") is None:
+        pytest.skip("PyInstaller is not installed: pip install -e '.[dev]'")
+    name = "QuLab-server"
+    log = BUILD_DIR / "pyinstaller.log"
+    BUILD_DIR.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    with open(log, "wb") as sink:
+        result = subprocess.run(
+            [sys.executable, "-m", "PyInstaller", "build.spec", "--noconfirm",
+             "--distpath", str(BUILD_DIR / "dist"), "--workpath", str(BUILD_DIR / "work")],
+            cwd=launcher.REPO_ROOT, env=launcher.child_environment(QULAB_BUILD_SERVER_ONLY="1"),
+            stdout=sink, stderr=subprocess.STDOUT, timeout=900, check=False,
+        )
+    seconds = time.perf_counter() - started
+    executable = BUILD_DIR / "dist" / name / name
+    if result.returncode != 0 or not executable.exists():
+        pytest.fail(f"pyinstaller build.spec failed ({result.returncode}):\n{log.read_text()[-4000:]}")
+    size = sum(path.stat().st_size for path in executable.parent.rglob("*") if path.is_file())
+    report = {"variant": "one-folder, server-only", "build_s": round(seconds, 1), "size_mb": round(size / 1e6, 1),
+              "executable": str(executable)}
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    (ARTIFACTS / "frozen-build.json").write_text(json.dumps(report, indent=2))
+    print(f"\nbuilt {executable} in {seconds:.0f} s, {size / 1e6:.0f} MB")
+    return executable
+
+
+# -- the app under test -------------------------------------------------------------------------
+
+
+def fresh_test_redis_url() -> str | None:
+    """QULAB_TEST_REDIS_URL, emptied first (the streams and cache keys of a previous run must go)."""
+    url = os.environ.get("QULAB_TEST_REDIS_URL")
+    if url:
+        import redis
+
+        redis.Redis.from_url(url, socket_connect_timeout=1).flushdb()
+    return url
+
+
+
+
+def app_command(kind: str, request: pytest.FixtureRequest) -> list[str]:
+    if kind == "frozen":
+        return [str(request.getfixturevalue("frozen_executable"))]
+    return launcher.source_command()
+
+
+@pytest.fixture(scope="module", params=["source", "frozen"])
+def served(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[launcher.RunningApp]:
+    """QuLab serving headless for one test module, from a working directory and HOME of its own.
+
+    From source it uses the real Redis when QULAB_TEST_REDIS_URL is set, else fakeredis; the
+    frozen build meets no Redis at all and must fall back to the fakeredis inside the bundle.
+    """
+    kind = request.param
+    command = app_command(kind, request)
+    root = tmp_path_factory.mktemp(f"served-{kind}")
+    (root / "home").mkdir()
+    (root / "cwd").mkdir()
+    redis_url = (fresh_test_redis_url() or "fake") if kind == "source" else NO_REDIS
+    app = launcher.launch(command, root / "data", "--headless", "--redis-url", redis_url, cwd=root / "cwd",
+                          env=launcher.child_environment(HOME=str(root / "home")), label=kind)
+    try:
+        app.wait_healthy(timeout=60)
+        yield app
+        assert app.stop() in (0, -15), app.output_text()[-3000:]  # SIGTERM: handlers ran, then re-raised
+        errors = [line for line in app.log_file.read_text().splitlines() if re.search(r"\b(ERROR|CRITICAL)\b", line)]
+        assert not errors, "the app logged errors:\n" + "\n".join(errors[-20:])
+        assert list((root / "cwd").iterdir()) == [], "the app wrote into its working directory"
+    finally:
+        if app.process.poll() is None:
+            app.kill()
+
+
+@pytest.fixture
+def artifacts() -> Path:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    return ARTIFACTS
+

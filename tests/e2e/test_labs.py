@@ -1,0 +1,118 @@
+"""Drive the real QuLab in Chromium as a student would, from source and as the frozen executable.
+
+Each test module gets one app process (the `served` fixture, once from source and once frozen);
+the tests below run in file order against it, so later pages see the data earlier flows made,
+and the screenshots at the end show pages with data in them.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from qulab_gui.bench import launcher
+from tests.e2e.conftest import Tab
+
+pytestmark = pytest.mark.e2e
+expect = pytest.importorskip("playwright.sync_api", reason="Playwright for Python is not installed").expect
+
+PAGES = {
+    "/": "Welcome to QuLab",
+    "/models": "1 · Data models",
+    "/connectivity": "2 · Connectivity & pooling",
+    "/repository": "3 · Repository & N+1",
+    "/caching": "4 · Caching",
+    "/outbox": "5 · Outbox",
+}
+
+
+def test_health_answers_per_the_contract(served: launcher.RunningApp) -> None:
+    health = served.health()
+    assert health is not None
+    assert health["status"] == "ok"
+    assert health["database"]["dialect"] == "sqlite"
+    assert str(served.data_dir) in health["database"]["url"]  # the data dir, never the bundle or the cwd
+    assert health["redis"]["backend"] in ("redis", "fakeredis")
+    if served.label == "frozen":  # no Redis answers: the bundle's own fakeredis took over
+        assert health["redis"]["backend"] == "fakeredis"
+    assert set(health["outbox"]) >= {"pending", "published", "failed", "oldest_pending_age_s", "publisher"}
+
+
+def test_create_a_user_and_a_duplicate(tab: Tab) -> None:
+    page = tab.page
+    tab.open("/models", "1 · Data models")
+    page.get_by_label("Email").fill("ada@example.org")
+    page.get_by_label("Name", exact=True).fill("Ada Lovelace")
+    page.get_by_role("button", name="Create user").click()
+    expect(page.get_by_role("cell", name="ada@example.org")).to_be_visible()
+
+    page.get_by_label("Email").fill("ada@example.org")
+    page.get_by_label("Name", exact=True).fill("Ada Again")
+    page.get_by_role("button", name="Create user").click()
+    expect(page.get_by_text("A user with email ada@example.org already exists").first).to_be_visible()
+    expect(page.get_by_role("cell", name="Ada Again")).to_have_count(0)  # nothing written
+
+    page.get_by_label("Email").fill("not-an-email")
+    page.get_by_label("Name", exact=True).fill("Nobody")
+    page.get_by_role("button", name="Create user").click()
+    expect(page.get_by_text("'not-an-email' is not a valid email address").first).to_be_visible()
+    expect(page.get_by_text(re.compile(r"^1 users · "))).to_be_visible()
+    tab.assert_clean()
+
+
+def test_load_sample_data(tab: Tab) -> None:
+    page = tab.page
+    tab.open("/connectivity", "2 · Connectivity & pooling")
+    page.get_by_label("Users", exact=True).fill("40")
+    page.get_by_role("button", name="Load sample data").click()
+    expect(page.get_by_text("Loaded 40 users").first).to_be_visible(timeout=60_000)
+    tab.open("/models", "1 · Data models")
+    expect(page.get_by_text(re.compile(r"^41 users · "))).to_be_visible()
+    tab.assert_clean()
+
+
+def test_run_the_pool_probe(tab: Tab) -> None:
+    page = tab.page
+    tab.open("/connectivity", "2 · Connectivity & pooling")
+    page.get_by_label("Sessions (K)").fill("8")
+    page.get_by_label("Pool size").fill("2")
+    page.get_by_label("Max overflow").fill("1")
+    page.get_by_label("Hold (s)").fill("0.2")
+    page.get_by_role("button", name="Run probe").click()
+    expect(page.get_by_text(re.compile(r"8 of 8 sessions got a connection \(pool limit 3\)")).first).to_be_visible(
+        timeout=60_000)
+    tab.assert_clean()
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_every_page_renders_cleanly(tab: Tab, served: launcher.RunningApp, path: str) -> None:
+    """Each page in the frame, no console errors, no failed requests; a screenshot for review."""
+    tab.open(path, PAGES[path])
+    page = tab.page
+    for label in list(PAGES.values())[1:]:  # the navigation drawer lists every lab
+        expect(page.get_by_role("listitem").filter(has_text=label).first).to_be_visible()
+    expect(page.get_by_text("SQLite", exact=True).first).to_be_visible()  # the backend chips
+    page.wait_for_timeout(1500)  # let charts and diagrams finish drawing for the screenshot
+    name = "home" if path == "/" else path.strip("/")
+    tab.screenshot(served.label, f"{list(PAGES).index(path) + 1}-{name}")
+    tab.assert_clean()
+
+
+def test_navigation_drawer_moves_between_labs(tab: Tab) -> None:
+    page = tab.page
+    tab.open("/", "Welcome to QuLab")
+    page.get_by_role("listitem").filter(has_text="2 · Connectivity & pooling").first.click()
+    expect(page.get_by_text("Concurrency probe").first).to_be_visible()
+    assert page.url.endswith("/connectivity")
+    tab.assert_clean()
+
+
+def test_second_instance_on_the_same_data_dir_is_refused(served: launcher.RunningApp) -> None:
+    command = served.process.args[: served.process.args.index("--port")]
+    second = launcher.launch(command, served.data_dir, "--headless", "--redis-url", "fake",
+                             cwd=served.data_dir.parent)
+    assert second.process.wait(timeout=60) == 1
+    assert "already running with the data dir" in second.output_text()
+    assert f"pid {served.process.pid}" in second.output_text()
+    assert served.health() is not None  # the first one is untouched
