@@ -299,3 +299,17 @@ async def test_an_event_does_not_overtake_an_earlier_one_another_publisher_is_cl
     assert result.published == 2
     assert (await publisher.tick()).published == 2
     assert [e["event_id"] for e in await stream_entries(redis_conn.client)] == [b0, b1, a0, a1]
+
+
+async def test_stop_lets_the_tick_in_flight_mark_its_batch_then_refuses_new_ticks(sessions, redis_conn) -> None:
+    await add_events(sessions, aggregates=1, per_aggregate=3)
+    publisher = OutboxPublisher(sessions, redis_conn.client, name="p", faults=Faults(hold_after_publish_s=0.2))
+    in_flight = asyncio.ensure_future(publisher.tick())
+    while await redis_conn.client.xlen(STREAM) < 3:  # published, now holding before the mark
+        await asyncio.sleep(0.01)
+
+    await publisher.stop()
+
+    assert in_flight.done() and in_flight.result().published == 3
+    assert await statuses(sessions) == Counter(published=3)  # marked, not left leased for a successor
+    assert (await publisher.tick()).error == "stopped"
