@@ -150,21 +150,23 @@ class RunningApp:
 
 def launch(command: list[str], data_dir: Path, *args: str, cwd: Path | None = None, port: int | None = None,
            env: dict[str, str] | None = None, token: str | None = None, pass_data_dir: bool = True,
-           label: str = "") -> RunningApp:
+           label: str = "", output_dir: Path | None = None) -> RunningApp:
     """Start QuLab (`command` is source_command() or [frozen executable]) on a free port.
 
     `data_dir` is passed as --data-dir, or with `pass_data_dir=False` only noted as where the app
-    will put its data by itself (its default under $HOME); the output file goes beside it.
+    will put its data by itself (its default under $HOME). Its output goes to a file in
+    `output_dir` (default: beside the data dir).
     """
-    data_dir.parent.mkdir(parents=True, exist_ok=True)
+    output_dir = output_dir or data_dir.parent
+    output_dir.mkdir(parents=True, exist_ok=True)
     port = port or free_port()
-    output = data_dir.parent / f"{data_dir.name}-output-{port}.txt"
+    output = output_dir / f"{data_dir.name}-output-{port}.txt"
     arguments = [*command, "--port", str(port), *(["--data-dir", str(data_dir)] if pass_data_dir else []), *args]
     started = time.perf_counter()
     with open(output, "wb") as sink:
         process = subprocess.Popen(
             arguments,
-            cwd=cwd or data_dir.parent, env=env if env is not None else child_environment(),
+            cwd=cwd or output_dir, env=env if env is not None else child_environment(),
             stdin=subprocess.DEVNULL, stdout=sink, stderr=subprocess.STDOUT,
             start_new_session=True,  # its own process group: a failed test can end it and all its children
         )
