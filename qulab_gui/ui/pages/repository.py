@@ -27,6 +27,10 @@ SHAPE_COLUMNS = [
 ]
 
 
+def plural(count: int, noun: str) -> str:
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
+
+
 def result_row(result: LoadResult) -> dict[str, Any]:
     return {
         "strategy": result.label, "statements": result.statements,
@@ -72,7 +76,7 @@ def show_details(container: ui.column, results: list[LoadResult]) -> None:
     container.clear()
     with container:
         for result in results:
-            title = f"{result.label}: {result.statements:,} statements, {len(result.shapes)} distinct"
+            title = f"{result.label}: {plural(result.statements, 'statement')}, {len(result.shapes)} distinct"
             with ui.expansion(title, icon="manage_search").classes("w-full").mark(f"details-{result.strategy}"):
                 ui.table(rows=[{"count": count, "sql": shape} for shape, count in result.shapes],
                          columns=SHAPE_COLUMNS, row_key="sql").props("dense flat wrap-cells").classes("w-full")
@@ -126,9 +130,17 @@ async def repository_page() -> None:
             with ui.row().classes("items-center gap-4"):
                 ui.button("Run sweep up to N", icon="show_chart", on_click=lambda: sweep()).mark("run-sweep")
                 sweep_status = ui.label().mark("sweep-status")
+                ui.space()
+                ui.switch("Log scale", on_change=lambda e: log_scale(e.value)).mark("log-scale") \
+                    .tooltip("Selectin's steps and joined's single statement next to lazy's thousands")
             with ui.row().classes("w-full gap-4"):
                 statements_chart = sweep_chart("Statements against N", "statements").mark("sweep-statements")
                 time_chart = sweep_chart("Time against N", "milliseconds").mark("sweep-time")
+
+    def log_scale(on: bool) -> None:
+        for chart in (statements_chart, time_chart):
+            chart.options["yAxis"]["type"] = "log" if on else "value"
+            chart.update()
 
     async def refresh_counts() -> None:
         rows = await lab.count_rows()
@@ -183,8 +195,8 @@ async def repository_page() -> None:
         except ValidationError as problem:
             notify_error(str(problem))
         else:
-            run_status.text = f"Measured {len(results)} strateg{'y' if len(results) == 1 else 'ies'} " \
-                              f"for N = {results[0].n:,}."
+            kinds = "strategy" if len(results) == 1 else "strategies"
+            run_status.text = f"Measured {len(results)} {kinds} for N = {results[0].n:,}."
 
     async def sweep() -> None:
         started = False
@@ -202,7 +214,7 @@ async def repository_page() -> None:
             time_chart.options["series"][index]["data"].append([result.n, round(result.elapsed_s * 1000, 1)])
             for chart in charts:
                 chart.update()
-            sweep_status.text = f"N = {result.n:,}: {result.strategy} ran {result.statements:,} statements " \
+            sweep_status.text = f"N = {result.n:,}: {result.strategy} ran {plural(result.statements, 'statement')} " \
                                 f"in {result.elapsed_s * 1000:,.0f} ms"
 
         try:
