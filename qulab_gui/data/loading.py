@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import math
+import threading
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -172,16 +173,19 @@ def sweep_plan(up_to: int) -> list[tuple[str, int]]:
 
 
 async def run_plan(sessions: async_sessionmaker[AsyncSession], recorder: StatementRecorder,
-                   plan: Sequence[tuple[str, int]], on_result: OnResult | None = None) -> list[LoadResult]:
+                   plan: Sequence[tuple[str, int]], on_result: OnResult | None = None,
+                   stop: threading.Event | None = None) -> list[LoadResult]:
     """Measure each (strategy, N) in order, after one untimed warm-up per strategy.
 
     The warm-up fills the engine's compiled-statement cache, so the first timed run does not
-    also pay for compiling its SQL.
+    also pay for compiling its SQL. Setting `stop` ends the plan after the current run.
     """
     for strategy in dict.fromkeys(s for s, _ in plan):
         await measure(sessions, recorder, strategy, 1)
     results = []
     for strategy, n in plan:
+        if stop is not None and stop.is_set():
+            break
         result = await measure(sessions, recorder, strategy, n)
         results.append(result)
         if on_result is not None:
@@ -197,26 +201,30 @@ async def run_plan_off_loop(database_url: str, plan: Sequence[tuple[str, int]],
     loop it would stall every page for seconds at large N. On a worker thread the app's loop
     keeps serving (the GIL switches threads every few ms). `on_result` is called on the
     caller's loop, so it may update the UI. An in-memory SQLite database exists only inside the
-    app's own engine: the caller must use `run_plan` there.
+    app's own engine: the caller must use `run_plan` there. Cancelling the caller (the app
+    shutting down) stops the worker after its current run.
     """
     caller = asyncio.get_running_loop()
+    stop = threading.Event()
 
     def report(result: LoadResult) -> None:
-        if on_result is not None:
+        if on_result is not None and not stop.is_set():
             caller.call_soon_threadsafe(on_result, result)
 
     async def in_worker() -> list[LoadResult]:
         engine = create_engine(database_url, PoolSettings(size=1, max_overflow=0))
         try:
-            return await run_plan(create_session_factory(engine), StatementRecorder(engine), plan, report)
+            return await run_plan(create_session_factory(engine), StatementRecorder(engine), plan, report, stop)
         finally:
             await engine.dispose()
 
     # run_in_executor, unlike asyncio.to_thread, does not copy our context variables into the
     # thread: a capture() open around this call does not count the worker engine's statements.
-    results = await caller.run_in_executor(None, asyncio.run, in_worker())
-    await asyncio.sleep(0)  # let the last call_soon_threadsafe report run before returning
-    return results
+    try:
+        return await caller.run_in_executor(None, asyncio.run, in_worker())
+    except asyncio.CancelledError:
+        stop.set()
+        raise
 
 
 def needs_app_engine(database_url: str) -> bool:

@@ -100,3 +100,16 @@ async def test_off_loop_run_uses_its_own_engine_and_reports_on_the_callers_threa
     assert [(s, n) for s, n, _ in seen] == [(r.strategy, r.n) for r in results] == loading.sweep_plan(60)
     assert {thread for _, _, thread in seen} == {threading.get_ident()}
     assert [r.statements for r in results if r.n == 60] == [121, 3, 1]
+
+
+async def test_a_stop_request_ends_the_plan_after_the_current_run(sample, recorder) -> None:
+    stop = threading.Event()
+    seen: list[loading.LoadResult] = []
+
+    def on_result(result: loading.LoadResult) -> None:
+        seen.append(result)
+        if len(seen) == 2:
+            stop.set()
+
+    results = await loading.run_plan(sample, recorder, loading.sweep_plan(500), on_result, stop)
+    assert [(r.strategy, r.n) for r in results] == [("lazy", 10), ("selectin", 10)] == [(r.strategy, r.n) for r in seen]

@@ -63,6 +63,8 @@ async def test_sweep_charts_every_point_with_labelled_axes(user: User) -> None:
     assert times["yAxis"]["name"] == "milliseconds"
     assert [len(series["data"]) for series in times["series"]] == [4, 4, 4]
     assert all(ms > 0 for series in times["series"] for _, ms in series["data"])
+    user.find(marker="log-scale").elements.pop().value = True  # selectin's and joined's lines leave the floor
+    assert statements["yAxis"]["type"] == times["yAxis"]["type"] == "log"
 
 
 async def test_bad_n_gets_a_clear_message_and_runs_nothing(user: User) -> None:
