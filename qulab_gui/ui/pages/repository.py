@@ -172,7 +172,7 @@ async def repository_page() -> None:
             data_status.text = ""
             notify_error(str(problem))
         else:
-            data_status.text = f"Added {added:,} scores."
+            data_status.text = f"Added {added:,} scores." if added else "No users yet: add sample users first."
         await refresh_counts()
 
     def show_result(result: LoadResult) -> None:
