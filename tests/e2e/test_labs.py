@@ -85,6 +85,26 @@ def test_run_the_pool_probe(tab: Tab) -> None:
     tab.assert_clean()
 
 
+def test_compare_the_loading_strategies(tab: Tab, served: launcher.RunningApp) -> None:
+    """Run all four strategies on N users and read the engine's statement counts off the table."""
+    from qulab_gui.data.loading import STRATEGIES, expected_statements
+
+    page = tab.page
+    tab.open("/repository", "3 · Repository & N+1")
+    page.get_by_label("N (users)").fill("20")
+    page.get_by_role("button", name="Run all four").click()
+    expect(page.get_by_text("Measured 4 strategies for N = 20.").first).to_be_visible(timeout=60_000)
+    for strategy, label in STRATEGIES.items():
+        row = page.locator("tbody tr").filter(has=page.get_by_role("cell", name=label, exact=True))
+        expected = expected_statements(strategy, 20)
+        expect(row.locator("td").nth(1)).to_have_text(str(expected))  # counted by the engine
+        expect(row.locator("td").nth(2)).to_have_text(f"{expected} ✓")  # and equal to the theory
+    assert expected_statements("lazy", 20) > 20 > expected_statements("selectin", 20)  # N+1 made visible
+    page.wait_for_timeout(1000)  # the bar chart animates in
+    tab.screenshot(served.label, "3-repository-after-run")
+    tab.assert_clean()
+
+
 @pytest.mark.parametrize("path", PAGES)
 def test_every_page_renders_cleanly(tab: Tab, served: launcher.RunningApp, path: str) -> None:
     """Each page in the frame, no console errors, no failed requests; a screenshot for review."""
@@ -116,3 +136,17 @@ def test_second_instance_on_the_same_data_dir_is_refused(served: launcher.Runnin
     assert "already running with the data dir" in second.output_text()
     assert f"pid {served.process.pid}" in second.output_text()
     assert served.health() is not None  # the first one is untouched
+
+
+def test_another_instance_with_its_own_data_dir_runs_alongside(served: launcher.RunningApp) -> None:
+    command = served.process.args[: served.process.args.index("--port")]
+    other = launcher.launch(command, served.data_dir.parent / "other-data", "--headless", "--redis-url", "fake",
+                            cwd=served.data_dir.parent)
+    try:
+        other.wait_healthy(timeout=60)
+        mine, theirs = served.health(), other.health()
+        assert other.port != served.port
+        assert mine["database"]["url"] != theirs["database"]["url"]
+    finally:
+        assert other.stop() in (0, -15)
+    assert served.health()["status"] == "ok"
