@@ -2,10 +2,11 @@
 how long an event waits between its commit and the stream while the publisher runs on a timer.
 
 - Floor: the same entries XADDed straight from memory in pipelines of one batch, with the same
-  client; measured before and after the drain, the faster of the two counts (a conservative floor).
+  client, right before and right after each drain.
 - Outbox: 20,000 pending rows (2,000 with --quick) drained by `OutboxPublisher` (claim with lease,
   one pipeline, one UPDATE per batch); events/s over the whole drain, every database round-trip
-  included.
+  included. Three rounds of floor, drain, floor: the machine is shared and its speed drifts, so
+  each drain is compared with the faster floor around it, and the median round is reported.
 - Naive: one event per transaction: SELECT the oldest pending row, XADD it, UPDATE it, COMMIT.
 - Latency: the publisher ticks every 0.5 s (the app's default timer interval) while a producer
   commits one event per transaction at a steady rate; latency is the stream entry's own time (the
@@ -31,6 +32,7 @@ from qulab_gui.data.outbox import EVENTS, OutboxPublisher, PublisherConfig
 STREAM = "qulab:bench:outbox"  # never the app's own stream
 RAW_STREAM = "qulab:bench:raw"
 BATCH = 1000
+ROUNDS = 3
 INTERVAL_S = 0.5
 
 
@@ -134,17 +136,26 @@ async def run(ctx: BenchContext) -> dict[str, Any]:
         ctx.row("outbox", "backends", f"{connection.backend} / {engine.dialect.name}")
         rows = _rows(n, users)
 
-        raw_before = await _raw_xadd(client, rows)
-        await _insert(sessions, rows)
-        publisher = OutboxPublisher(sessions, client, name="bench", stream=STREAM,
-                                    config=PublisherConfig(batch_size=BATCH))
-        started = time.perf_counter()
-        drained = (await publisher.drain()).published
-        outbox_rate = drained / (time.perf_counter() - started)
-        assert drained == n and await client.xlen(STREAM) == n, "the drain lost or duplicated events"
+        rounds = []  # (outbox events/s, floor events/s)
         raw_after = await _raw_xadd(client, rows)
-        raw_rate = max(raw_before, raw_after)
+        for _ in range(ROUNDS):
+            raw_before = raw_after
+            rows = _rows(n, users)
+            async with sessions() as session, session.begin():
+                await session.execute(EVENTS.delete())  # every round starts from the same table
+            await _insert(sessions, rows)
+            await client.delete(STREAM)
+            publisher = OutboxPublisher(sessions, client, name="bench", stream=STREAM,
+                                        config=PublisherConfig(batch_size=BATCH))
+            started = time.perf_counter()
+            drained = (await publisher.drain()).published
+            rate = drained / (time.perf_counter() - started)
+            assert drained == n and await client.xlen(STREAM) == n, "the drain lost or duplicated events"
+            raw_after = await _raw_xadd(client, rows)
+            rounds.append((rate, max(raw_before, raw_after)))
+        outbox_rate, raw_rate = sorted(rounds, key=lambda r: r[0] / r[1])[len(rounds) // 2]
 
+        await client.delete(STREAM)
         await _insert(sessions, _rows(naive_n, users))
         naive_rate = await _naive(sessions, client, naive_n)
 
@@ -159,9 +170,9 @@ async def run(ctx: BenchContext) -> dict[str, Any]:
 
     p50, p95 = percentile(latencies, 50), percentile(latencies, 95)
     fraction = outbox_rate / raw_rate
-    ctx.row("outbox", f"raw pipelined XADD (floor), best of 2 × {n:,}", f"{raw_rate:,.0f} events/s "
-            f"({raw_before:,.0f} before, {raw_after:,.0f} after)")
-    ctx.row("outbox", f"outbox drain of {n:,} (batch {BATCH})", f"{outbox_rate:,.0f} events/s "
+    ctx.row("outbox", f"rounds: drain / floor × {n:,}", ", ".join(f"{o:,.0f}/{r:,.0f}" for o, r in rounds))
+    ctx.row("outbox", "raw pipelined XADD (floor), median round", f"{raw_rate:,.0f} events/s")
+    ctx.row("outbox", f"outbox drain (batch {BATCH}), median round", f"{outbox_rate:,.0f} events/s "
             f"= {fraction:.0%} of raw (target ≥ 40%)")
     ctx.row("outbox", f"naive, one event per transaction ({naive_n:,})", f"{naive_rate:,.0f} events/s "
             f"(outbox {outbox_rate / naive_rate:.1f}× faster)")

@@ -209,12 +209,18 @@ async def _release_out_of_order(session: AsyncSession, publisher: str, lease_unt
     return set(result.scalars())
 
 
-async def claim(sessions: async_sessionmaker[AsyncSession], publisher: str, limit: int,
-                lease_s: float) -> list[ClaimedEvent]:
-    """Lease up to `limit` due events to `publisher`, in publishing order; one transaction."""
+async def claim(sessions: async_sessionmaker[AsyncSession], publisher: str, limit: int, lease_s: float,
+                *, mark_first: Sequence[str] = ()) -> list[ClaimedEvent]:
+    """Lease up to `limit` due events to `publisher`, in publishing order; one transaction.
+
+    `mark_first`: the previous batch, already on the stream, is marked published in the same
+    transaction (one commit instead of two, and events waiting behind it are claimable at once).
+    """
     now = utcnow()
     lease_until = now + timedelta(seconds=lease_s)
     async with sessions() as session, session.begin():
+        if mark_first:
+            await session.execute(_mark_statement(mark_first))
         postgresql = session.bind.dialect.name == "postgresql"
         if postgresql:
             # Statistics usually say "no event is leased or backing off", so the planner would
@@ -229,13 +235,16 @@ async def claim(sessions: async_sessionmaker[AsyncSession], publisher: str, limi
     return claimed
 
 
+def _mark_statement(ids: Sequence[str]):
+    return (update(EVENTS).where(EVENTS.c.id.in_(list(ids)), EVENTS.c.status == "pending")
+            .values(status="published", published_at=utcnow(), claimed_by=None, lease_expires_at=None,
+                    last_error=None, next_attempt_at=None))
+
+
 async def mark_published(sessions: async_sessionmaker[AsyncSession], ids: Sequence[str]) -> int:
     """One UPDATE for the whole batch; releases the lease."""
     async with sessions() as session, session.begin():
-        result = await session.execute(
-            update(EVENTS).where(EVENTS.c.id.in_(list(ids)), EVENTS.c.status == "pending")
-            .values(status="published", published_at=utcnow(), claimed_by=None, lease_expires_at=None,
-                    last_error=None, next_attempt_at=None))
+        result = await session.execute(_mark_statement(ids))
     return result.rowcount
 
 
@@ -343,7 +352,8 @@ class OutboxPublisher:
     async def _run(self, max_batches: int) -> TickResult:
         """Claim, publish and mark batches, overlapping the database work with the broker's.
 
-        While batch N is on its way to Redis, the database marks batch N-1 and claims batch N+1.
+        While batch N is on its way to Redis, the database marks batch N-1 and claims batch N+1
+        (one transaction).
         N+1 cannot hold a later event of an aggregate in N: N's events are leased, and a leased
         earlier event blocks its aggregate's later ones in the claim. So the stream still gets
         every aggregate's events in order, and each batch is marked only after Redis took it.
@@ -359,9 +369,13 @@ class OutboxPublisher:
             result = replace(result, claimed=result.claimed + len(batch))
 
             async def database_side(to_mark: list[ClaimedEvent], at: datetime, claim_next: bool) -> list[ClaimedEvent]:
-                if to_mark:
-                    await self._mark(to_mark, at)
-                return await self._claim() if claim_next else []
+                if not claim_next:
+                    if to_mark:
+                        await self._mark(to_mark, at)
+                    return []
+                claimed = await self._claim(mark_first=to_mark)
+                self._record(to_mark, at)
+                return claimed
 
             sent, next_batch = await asyncio.gather(
                 self._publish(batch), database_side(published, published_at, more),
@@ -385,17 +399,18 @@ class OutboxPublisher:
             published, published_at = batch, sent
             batch = next_batch
             if not batch and more:  # later events of the batch's aggregates were waiting behind it
-                await self._mark(published, published_at)
+                batch = await self._claim(mark_first=published)
+                self._record(published, published_at)
                 result = replace(result, published=result.published + len(published))
                 published = []
-                batch = await self._claim()
         if published:
             await self._mark(published, published_at)
             result = replace(result, published=result.published + len(published))
         return result
 
-    async def _claim(self) -> list[ClaimedEvent]:
-        return await claim(self.sessions, self.name, self.config.batch_size, self.config.lease_s)
+    async def _claim(self, mark_first: Sequence[ClaimedEvent] = ()) -> list[ClaimedEvent]:
+        return await claim(self.sessions, self.name, self.config.batch_size, self.config.lease_s,
+                           mark_first=[e.id for e in mark_first])
 
     async def _publish(self, batch: Sequence[ClaimedEvent]) -> datetime:
         """One pipeline for the batch; returns when Redis accepted it."""
@@ -409,8 +424,12 @@ class OutboxPublisher:
 
     async def _mark(self, batch: Sequence[ClaimedEvent], published_at: datetime) -> None:
         await mark_published(self.sessions, [e.id for e in batch])
-        self.stats.record_published(len(batch), [(published_at - e.occurred_at).total_seconds() * 1000
-                                                 for e in batch])
+        self._record(batch, published_at)
+
+    def _record(self, batch: Sequence[ClaimedEvent], published_at: datetime) -> None:
+        if batch:
+            self.stats.record_published(len(batch), [(published_at - e.occurred_at).total_seconds() * 1000
+                                                     for e in batch])
 
     async def _release(self, batch: Sequence[ClaimedEvent]) -> None:
         if batch:
