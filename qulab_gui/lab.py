@@ -288,6 +288,7 @@ class Lab:
         cache = self.cache
         return {"degraded": bool(cache and cache.degraded), "last_error": cache.last_error if cache else None,
                 "pending_invalidations": cache.pending_invalidations if cache else 0,
+                "probe_errors": cache.probe_errors if cache else 0,
                 "simulating_unreachable": bool(cache and cache.simulating_unreachable)}
 
     async def simulate_redis_unreachable(self, on: bool) -> None:

@@ -183,6 +183,7 @@ class CachedUserRepository:
         self.backend = backend
         self.stats = {family: FamilyStats() for family in FAMILIES}
         self.last_error: str | None = None
+        self.probe_errors = 0  # Redis errors outside reads: health checks, key listing, INFO
         self._primary = self._client = client
         self._unreachable: Redis | None = None
         self._sessions = sessions
@@ -401,6 +402,7 @@ class CachedUserRepository:
         try:
             await self._client.ping()
         except REDIS_ERRORS as error:
+            self.probe_errors += 1
             self._failed(error)
             return False
         if not await self._flush_invalidations():
@@ -450,6 +452,7 @@ class CachedUserRepository:
         try:
             return await operation()
         except REDIS_ERRORS as error:
+            self.probe_errors += 1
             self._failed(error)
             return None
 
@@ -493,6 +496,7 @@ class CachedUserRepository:
 
     async def reset_stats(self) -> None:
         self.stats = {family: FamilyStats() for family in FAMILIES}
+        self.probe_errors = 0
         self._info_baseline = {}
         counters = await self.server_counters()
         self._info_baseline = counters or {}

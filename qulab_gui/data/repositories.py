@@ -60,6 +60,10 @@ class UserRepository(Repository[User]):
         """The statement for "the first N users", stable order; loading options are added by callers."""
         return select(User).order_by(User.email, User.id).limit(n)
 
+    async def ids(self, *, limit: int) -> list[str]:
+        """The first `limit` user ids in the same stable order (the cache workload draws from them)."""
+        return list(await self.session.scalars(select(User.id).order_by(User.email, User.id).limit(limit)))
+
     async def first_with_history(self, n: int) -> list[User]:
         """The first N users with their scores and assessments: 1 + 2 statements per 500 users.
 

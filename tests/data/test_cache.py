@@ -16,7 +16,7 @@ import pytest
 from redis.asyncio import Redis
 from sqlalchemy import select
 
-from qulab_gui.data import samples
+from qulab_gui.data import redis_client, samples, score_calculation
 from qulab_gui.data.cache import (
     BYPASS,
     ERROR,
@@ -157,8 +157,6 @@ async def test_write_invalidates_after_commit_so_no_stale_read(cache, sessions, 
 
 
 async def test_outbox_score_write_invalidates_the_cached_score(cache, sessions) -> None:
-    from qulab_gui.data import score_calculation
-
     [user_id] = await add_users(sessions, 1)
     await cache.latest_score(user_id)
     await score_calculation.record_score(sessions, user_id)  # lab 5's score + event write
@@ -366,8 +364,6 @@ OUTAGES = [
 @pytest.mark.parametrize("outage", OUTAGES)
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 async def test_redis_down_mid_run_then_back(outage: str, sessions, clock: Clock) -> None:
-    from qulab_gui.data import redis_client
-
     server = None
     if outage == "fakeredis":
         connection = redis_client.fake_connection("test")

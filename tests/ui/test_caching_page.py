@@ -1,0 +1,155 @@
+"""The caching page through NiceGUI's user fixture: HIT/MISS labels, writes that invalidate,
+the fail-open switch, keys with TTL, counters and the workload chart."""
+
+import asyncio
+
+from nicegui import ui
+from nicegui.testing import User
+
+from tests.ui.conftest import lab_ready
+
+
+async def open_caching(user: User) -> None:
+    await user.open("/caching")
+    await user.should_see("key(s) under qulab:cache:", retries=50)  # the page has finished building
+
+
+async def open_with_users(user: User, n: int = 5):
+    lab = await lab_ready()
+    await lab.load_samples(n)
+    await open_caching(user)
+    return lab
+
+
+def text_of(user: User, marker: str) -> str:
+    return user.find(marker=marker).elements.pop().text
+
+
+async def fetch(user: User, family: str) -> str:
+    """Click a fetch button and wait for that read to land in the history; returns its badge text."""
+    history = user.find(marker="cache-history").elements.pop()
+    before = len(history.rows)
+    user.find(marker=f"fetch-{family}").click()
+    for _ in range(100):
+        if len(history.rows) > before:
+            return text_of(user, f"{family}-outcome")
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"the {family} read never finished")
+
+
+async def test_fetch_is_labelled_miss_then_hit_and_counted(user: User) -> None:
+    await open_with_users(user)
+    assert (await fetch(user, "profile")).startswith("MISS · ")
+    assert "loaded from the database, then cached" in text_of(user, "profile-result")
+    assert (await fetch(user, "profile")).startswith("HIT · ")
+    assert "served from Redis" in text_of(user, "profile-result")
+    await user.should_see("1 key(s) under qulab:cache:", retries=30)
+    assert text_of(user, "stat-profile-hits") == "1"
+    assert text_of(user, "stat-profile-misses") == "1"
+    assert text_of(user, "stat-profile-hit_ratio") == "50.0%"
+    history = user.find(marker="cache-history").elements.pop().rows
+    assert [row["outcome"] for row in history] == ["HIT", "MISS"]
+    keys = user.find(marker="cache-keys").elements.pop().rows
+    assert len(keys) == 1 and keys[0]["key"].startswith("qulab:cache:profile:")
+    assert 250 < float(keys[0]["ttl"]) <= 330  # 300 s ± 10 % jitter, counting down
+
+
+async def test_no_score_yet_is_a_negative_hit(user: User) -> None:
+    lab = await lab_ready()
+    await lab.load_samples(1, scores_per_user=0)
+    await open_caching(user)
+    assert (await fetch(user, "score")).startswith("MISS")
+    assert (await fetch(user, "score")).startswith("HIT")
+    assert "no score yet" in text_of(user, "score-result")
+    await user.should_see("1 key(s) under qulab:cache:", retries=30)
+    assert user.find(marker="cache-keys").elements.pop().rows[0]["value"] == "nothing (negative)"
+    assert text_of(user, "stat-score-negative_hits") == "1"
+
+
+async def test_edit_invalidates_after_commit_and_rollback_does_not(user: User) -> None:
+    await open_with_users(user)
+    assert (await fetch(user, "profile")).startswith("MISS")
+
+    user.find(marker="edit-years").elements.pop().value = 42
+    user.find(marker="fail-before-commit").elements.pop().value = True
+    user.find(marker="save-profile").click()
+    await user.should_see("Rolled back", retries=30)
+    assert (await fetch(user, "profile")).startswith("HIT")  # still cached, and still right
+    assert "42 years" not in text_of(user, "profile-result")
+
+    user.find(marker="fail-before-commit").elements.pop().value = False
+    user.find(marker="save-profile").click()
+    await user.should_see("profile key was invalidated after the commit", retries=30)
+    assert (await fetch(user, "profile")).startswith("MISS")
+    assert "42 years of experience" in text_of(user, "profile-result")
+
+
+async def test_new_score_invalidates_the_cached_score_and_rollback_does_not(user: User) -> None:
+    await open_with_users(user)
+    assert (await fetch(user, "score")).startswith("MISS")
+    user.find(marker="fail-before-commit").elements.pop().value = True
+    user.find(marker="new-score").click()
+    await user.should_see("Rolled back: 0 score row(s) exist afterwards", retries=30)
+    assert (await fetch(user, "score")).startswith("HIT")
+    user.find(marker="fail-before-commit").elements.pop().value = False
+    user.find(marker="new-score").click()
+    await user.should_see("score key was invalidated", retries=30)
+    assert (await fetch(user, "score")).startswith("MISS")
+
+
+async def test_fail_open_switch_serves_from_database_and_recovers(user: User) -> None:
+    lab = await open_with_users(user)
+    assert (await fetch(user, "profile")).startswith("MISS")
+
+    user.find(marker="simulate-down").click()
+    await user.should_see("Redis is unreachable: the keys cannot be listed", retries=30)
+    assert (await fetch(user, "profile")).split(" · ")[0] in ("ERROR", "BYPASS")
+    assert "served by the database" in text_of(user, "profile-result")
+    assert "<" in text_of(user, "profile-result")  # the profile itself was still answered
+    await user.should_see("Cache degraded: ConnectionError", retries=30)
+    assert lab.backend_status["redis"] is False  # the header chip turns orange
+    health = (await user.http_client.get("/api/health")).json()
+    assert health["status"] == "degraded" and health["cache"]["simulating_unreachable"] is True
+    assert int(text_of(user, "stat-profile-errors")) + int(text_of(user, "stat-profile-bypassed")) == 1
+
+    user.find(marker="simulate-down").click()
+    await user.should_not_see("Redis is unreachable", retries=30)
+    assert (await fetch(user, "profile")).startswith("HIT")  # the entry cached before the outage
+    await user.should_not_see("Cache degraded", retries=30)
+    health = (await user.http_client.get("/api/health")).json()
+    assert health["status"] == "ok" and lab.backend_status["redis"] is True
+
+
+async def test_invalidate_user_and_everything(user: User) -> None:
+    await open_with_users(user)
+    await fetch(user, "profile")
+    await fetch(user, "score")
+    await user.should_see("2 key(s) under qulab:cache:", retries=30)
+    user.find(marker="invalidate-user").click()
+    await user.should_see("0 key(s) under qulab:cache:", retries=30)
+    assert (await fetch(user, "profile")).startswith("MISS")
+    await user.should_see("1 key(s) under qulab:cache:", retries=30)
+    user.find(marker="invalidate-all").click()
+    await user.should_see("0 key(s) under qulab:cache:", retries=30)
+
+
+async def test_workload_charts_hit_ratio_and_latency(user: User) -> None:
+    await open_with_users(user, 50)
+    user.find(marker="workload-reads").elements.pop().value = 400
+    user.find(marker="run-workload").click()
+    await user.should_see("400 reads over 50 users", retries=150)
+    await user.should_see("ms predicted", retries=30)
+    series = {s["name"]: s["data"] for s in user.find(ui.echart).elements.pop().options["series"]}
+    assert [x for x, _ in series["hit ratio"]] == list(range(20, 401, 20))
+    assert 0 < series["hit ratio"][-1][1] < 100
+    assert all(len(points) == 20 for points in series.values())
+
+
+async def test_bad_input_is_refused_with_a_message(user: User) -> None:
+    await lab_ready()
+    await open_caching(user)
+    await user.should_see("Load 1,000 sample users")
+    user.find(marker="fetch-profile").click()
+    await user.should_see("Pick a user first", retries=30)
+    user.find(marker="run-workload").click()
+    await user.should_see("There are no users: load sample data first", retries=30)
