@@ -190,7 +190,8 @@ class CachedUserRepository:
         self._clock = clock
         self._rng = rng or random.Random()
         self._inflight: dict[str, _Flight] = {}
-        self._retry_at: float | None = None  # set while Redis is failing: the breaker's reopening time
+        self._failing = False  # the last Redis operation failed
+        self._retry_at: float | None = None  # breaker: reads skip Redis until then (set by a failed read)
         self._dirty: set[str] = set()  # invalidations that could not reach Redis yet
         self._dirty_all = False
         self._info_baseline: dict[str, int] = {}
@@ -225,7 +226,7 @@ class CachedUserRepository:
             self._failed(error)
             value = await self._load(stats, family, user_id, key, store=False)
             return Lookup(value, ERROR, time.perf_counter() - started)
-        if self._retry_at is not None:
+        if self._failing:
             self._recovered()
         if raw is not None:
             stats.hits += 1
@@ -391,7 +392,7 @@ class CachedUserRepository:
     @property
     def degraded(self) -> bool:
         """True from a Redis failure until Redis answers again (and pending invalidations are applied)."""
-        return self._retry_at is not None or bool(self._dirty) or self._dirty_all
+        return self._failing or bool(self._dirty) or self._dirty_all
 
     @property
     def pending_invalidations(self) -> int:
@@ -403,7 +404,7 @@ class CachedUserRepository:
             await self._client.ping()
         except REDIS_ERRORS as error:
             self.probe_errors += 1
-            self._failed(error)
+            self._failed(error, breaker=False)
             return False
         if not await self._flush_invalidations():
             return False
@@ -413,15 +414,19 @@ class CachedUserRepository:
     def _breaker_open(self) -> bool:
         return self._retry_at is not None and self._clock() < self._retry_at
 
-    def _failed(self, error: BaseException) -> None:
-        if self._retry_at is None:
+    def _failed(self, error: BaseException, *, breaker: bool = True) -> None:
+        """Note a Redis failure; a failed read or write also opens the breaker (probes only report)."""
+        if not self._failing:
             log.warning("Redis cache unavailable, reads go to the database: %s: %s", type(error).__name__, error)
         self.last_error = f"{type(error).__name__}: {error}"
-        self._retry_at = self._clock() + self.policy.retry_after_s
+        self._failing = True
+        if breaker:
+            self._retry_at = self._clock() + self.policy.retry_after_s
 
     def _recovered(self) -> None:
-        if self._retry_at is not None:
+        if self._failing:
             log.info("Redis cache reachable again")
+        self._failing = False
         self._retry_at = None
         self.last_error = None
 
@@ -453,7 +458,7 @@ class CachedUserRepository:
             return await operation()
         except REDIS_ERRORS as error:
             self.probe_errors += 1
-            self._failed(error)
+            self._failed(error, breaker=False)
             return None
 
     async def entries(self, limit: int = 50) -> Listing | None:

@@ -83,6 +83,7 @@ class WorkloadResult:
     degraded: int = 0  # reads Redis could not serve (errors and bypasses): answered by the database
     cached_s: list[float] = field(default_factory=list)  # every read through the cache
     hit_s: list[float] = field(default_factory=list)
+    miss_s: list[float] = field(default_factory=list)
     database_s: list[float] = field(default_factory=list)  # every read on the uncached path
     points: list[WorkloadPoint] = field(default_factory=list)
     elapsed_s: float = 0.0
@@ -100,6 +101,11 @@ class WorkloadResult:
     @property
     def t_cache_ms(self) -> float | None:
         return _ms(mean(self.hit_s))
+
+    @property
+    def t_miss_ms(self) -> float | None:
+        """What a miss really cost: GET, database load and the SET that writes the entry back."""
+        return _ms(mean(self.miss_s))
 
     @property
     def t_db_ms(self) -> float | None:
@@ -143,6 +149,7 @@ async def run_workload(cache: CachedUserRepository, user_ids: Sequence[str], spe
                 result.hit_s.append(lookup.seconds)
             elif lookup.outcome == MISS:
                 result.misses += 1
+                result.miss_s.append(lookup.seconds)
             else:
                 result.degraded += 1
         if spec.compare_database:

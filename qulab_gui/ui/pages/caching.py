@@ -37,6 +37,7 @@ HISTORY_COLUMNS = [
     {"name": "outcome", "label": "Outcome", "field": "outcome", "align": "left"},
     {"name": "ms", "label": "Latency (ms)", "field": "ms", "align": "right"},
 ]
+KEYS_SHOWN = 20
 FORMULA = "T_avg = H·T_cache + (1 − H)·(T_cache + T_db)"
 
 
@@ -87,9 +88,14 @@ def formula_text(result: WorkloadResult) -> str:
     h, t_cache, t_db = result.hit_ratio, result.t_cache_ms, result.t_db_ms
     if h is None or t_cache is None or t_db is None:
         return "Not enough hits and database reads to plug into the formula."
-    return (f"{FORMULA} = {h:.3f}·{t_cache:.3f} + {1 - h:.3f}·({t_cache:.3f} + {t_db:.3f}) "
+    text = (f"{FORMULA} = {h:.3f}·{t_cache:.3f} + {1 - h:.3f}·({t_cache:.3f} + {t_db:.3f}) "
             f"= {result.t_avg_predicted_ms:.3f} ms predicted; {result.t_avg_measured_ms:.3f} ms measured "
             f"(mean of every cached-path read). Uncached, every read costs T_db = {t_db:.3f} ms.")
+    if result.t_miss_ms is not None:
+        text += (f" A miss measured {result.t_miss_ms:.3f} ms on average against T_cache + T_db = "
+                 f"{t_cache + t_db:.3f} ms: the model leaves out the SET that writes the entry back, and means "
+                 "carry every outlier (compare the p50s).")
+    return text
 
 
 @ui.page("/caching")
@@ -269,7 +275,7 @@ async def caching_page() -> None:
         await refresh()
 
     async def refresh() -> None:
-        listing = await lab.cache_entries(50)
+        listing = await lab.cache_entries(KEYS_SHOWN)
         if listing is None:
             keys_summary.text = "Redis is unreachable: the keys cannot be listed."
             keys_table.rows = []
@@ -295,7 +301,8 @@ async def caching_page() -> None:
         if counters["degraded"]:
             total, pending = counters["total"], counters["pending_invalidations"]
             degraded_banner.text = (
-                f"Cache degraded: {counters['last_error']}. Reads are served by the database. Counted: "
+                f"Cache degraded: {(counters['last_error'] or '').rstrip('.')}. Reads are served by the database. "
+                "Counted: "
                 f"{total['errors']:,} Redis error(s) on reads, {total['bypassed']:,} read(s) that skipped Redis "
                 f"while the breaker was open, {counters['probe_errors']:,} failed status check(s)"
                 + (f"; {pending} invalidation(s) waiting for Redis." if pending else "."))
