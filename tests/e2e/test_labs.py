@@ -8,6 +8,7 @@ and the screenshots at the end show pages with data in them.
 from __future__ import annotations
 
 import re
+import time
 
 import pytest
 
@@ -102,6 +103,53 @@ def test_compare_the_loading_strategies(tab: Tab, served: launcher.RunningApp) -
     assert expected_statements("lazy", 20) > 20 > expected_statements("selectin", 20)  # N+1 made visible
     page.wait_for_timeout(1000)  # the bar chart animates in
     tab.screenshot(served.label, "3-repository-after-run")
+    tab.assert_clean()
+
+
+def test_read_through_the_cache_miss_then_hit_and_invalidated_by_a_write(tab: Tab, served: launcher.RunningApp
+                                                                         ) -> None:
+    page = tab.page
+    tab.open("/caching", "4 · Caching")
+    fetch = page.get_by_role("button", name="Fetch profile")
+    miss = page.get_by_text(re.compile(r"loaded from the database, then cached$"))
+    hit = page.get_by_text(re.compile(r"served from Redis$"))
+
+    fetch.click()
+    expect(miss.first).to_be_visible()
+    expect(page.get_by_text(re.compile(r"^MISS · [\d.]+ ms$"))).to_be_visible()
+    fetch.click()
+    expect(hit.first).to_be_visible()
+    expect(page.get_by_text(re.compile(r"^HIT · [\d.]+ ms$"))).to_be_visible()
+
+    page.get_by_label("New name").fill("Renamed By E2E")
+    page.get_by_role("button", name="Save profile").click()
+    expect(page.get_by_text(re.compile("profile key was invalidated after the commit"))).to_be_visible()
+    fetch.click()  # the commit deleted the key: the next read misses and brings the new name
+    expect(page.get_by_text(re.compile(r"^Renamed By E2E <.*loaded from the database, then cached$"))).to_be_visible()
+    fetch.click()
+    expect(page.get_by_text(re.compile(r"^Renamed By E2E <.*served from Redis$"))).to_be_visible()
+    page.wait_for_timeout(1000)
+    tab.screenshot(served.label, "4-caching-after-reads")
+    tab.assert_clean()
+
+
+def test_a_new_score_is_published_through_the_outbox(tab: Tab, served: launcher.RunningApp) -> None:
+    """The score and its event commit together; the publisher (an app timer) delivers the event to the
+    Redis Stream and the consumer group applies it with a Lua script: inside the frozen bundle too."""
+    before = served.health()["outbox"]["published"]
+    page = tab.page
+    tab.open("/caching", "4 · Caching")
+    page.get_by_role("button", name="Calculate a new score").click()
+    expect(page.get_by_text(re.compile(r"^Committed a new score \(AIR [\d.]+\) and its outbox event"))
+           ).to_be_visible()
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        outbox = served.health()["outbox"]
+        if outbox["published"] > before and outbox["pending"] == 0:
+            break
+        time.sleep(0.2)
+    assert outbox["published"] > before and outbox["pending"] == 0, outbox
+    assert outbox["failed"] == 0 and outbox["publisher"] == "running", outbox
     tab.assert_clean()
 
 
