@@ -25,7 +25,8 @@ from qulab_gui import instance
 from qulab_gui.settings import Settings, SettingsError, load_settings
 
 WINDOW_SIZE = (1280, 800)  # the size the e2e screenshots of every page are reviewed at
-ICON = Path(__file__).with_name("assets") / "qulab.png"
+# Favicon, and the window icon: NiceGUI applies an .ico to the window on Windows; Qt takes the PNG.
+ICON = Path(__file__).with_name("assets") / ("qulab.ico" if sys.platform == "win32" else "qulab.png")
 WINDOW_CONNECTED = "native window connected"  # logged once per page load; the startup bench waits for it
 log = logging.getLogger("qulab_gui")
 _instance_lock: IO[bytes] | None = None  # this process's claim on its data dir (see instance.py)

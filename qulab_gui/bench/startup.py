@@ -2,9 +2,10 @@
 
 What a student waits for after a double-click. Each launch is a new process on a fresh data dir
 (so migrations run, as on a first start) with fakeredis (a classroom has no Redis); the median of
-a few launches is reported. The frozen build is the one `build.spec` left under dist/ (or
-$QULAB_FROZEN_EXE); the window needs a display, the given $DISPLAY or a private Xvfb, and
-pywebview with Qt. A metric is null where its build or display does not exist here.
+a few launches is reported. The frozen build is the newest one `build.spec` left under dist/
+or the e2e tests left under build/e2e/ (or $QULAB_FROZEN_EXE); the window needs a display, the
+given $DISPLAY or a private Xvfb, and pywebview with Qt. A metric is null where its build or
+display does not exist here.
 """
 
 from __future__ import annotations
