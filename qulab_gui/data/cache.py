@@ -183,7 +183,7 @@ class CachedUserRepository:
         self.backend = backend
         self.stats = {family: FamilyStats() for family in FAMILIES}
         self.last_error: str | None = None
-        self.probe_errors = 0  # Redis errors outside reads: health checks, key listing, INFO
+        self.probe_errors = 0  # Redis errors outside reads and writes: health checks, key listing, INFO
         self._primary = self._client = client
         self._unreachable: Redis | None = None
         self._sessions = sessions
@@ -192,6 +192,7 @@ class CachedUserRepository:
         self._inflight: dict[str, _Flight] = {}
         self._failing = False  # the last Redis operation failed
         self._retry_at: float | None = None  # breaker: reads skip Redis until then (set by a failed read)
+        self._listing_retry_at = 0.0  # key listing and INFO: likewise, after one of them failed
         self._dirty: set[str] = set()  # invalidations that could not reach Redis yet
         self._dirty_all = False
         self._info_baseline: dict[str, int] = {}
@@ -428,6 +429,7 @@ class CachedUserRepository:
             log.info("Redis cache reachable again")
         self._failing = False
         self._retry_at = None
+        self._listing_retry_at = 0.0
         self.last_error = None
 
     @property
@@ -447,17 +449,19 @@ class CachedUserRepository:
             self._client = self._primary
             if self._retry_at is not None:
                 self._retry_at = self._clock()
+            self._listing_retry_at = 0.0
 
     # -- what the page shows ------------------------------------------------------------------------
 
     async def _guarded(self, operation: Callable[[], Awaitable[Any]]) -> Any:
-        """Run a non-read Redis operation unless the breaker is open; None when Redis fails."""
-        if self._breaker_open():
+        """Run a listing or INFO unless Redis is known down (breaker, or one failed lately); None then."""
+        if self._breaker_open() or self._clock() < self._listing_retry_at:
             return None
         try:
             return await operation()
         except REDIS_ERRORS as error:
             self.probe_errors += 1
+            self._listing_retry_at = self._clock() + self.policy.retry_after_s
             self._failed(error, breaker=False)
             return None
 

@@ -25,6 +25,10 @@ def backend_chips() -> None:
     lab = current_lab()
     database = ui.chip(icon="storage").props("outline dense").classes("text-white").mark("chip-database")
     redis = ui.chip(icon="memory").props("outline dense").classes("text-white").mark("chip-redis")
+    tooltips = {}
+    for chip in (database, redis):
+        with chip:
+            tooltips[chip] = ui.tooltip("starting")
 
     def refresh() -> None:
         status = lab.backend_status
@@ -33,7 +37,13 @@ def backend_chips() -> None:
                                                                                  lab.redis_backend)
         for chip, ok in ((database, status.get("database")), (redis, status.get("redis"))):
             chip.props(f"color={'positive' if ok else 'warning' if ok is False else 'grey'}")
-            chip.tooltip("healthy" if ok else "degraded: see the page for details" if ok is False else "starting")
+            if ok is False:  # filled orange, so a degraded backend stands out on the blue header
+                chip.props(remove="outline")
+                chip.text += " · degraded"
+            else:
+                chip.props("outline")
+            tooltips[chip].text = "healthy" if ok else "degraded: see the page for details" if ok is False \
+                else "starting"
 
     refresh()
     ui.timer(2.0, refresh)

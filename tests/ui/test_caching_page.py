@@ -108,7 +108,8 @@ async def test_fail_open_switch_serves_from_database_and_recovers(user: User) ->
     assert "<" in text_of(user, "profile-result")  # the profile itself was still answered
     assert (await fetch(user, "profile")).startswith("BYPASS")  # the breaker spares the next reads
     await user.should_see("Cache degraded: ConnectionError", retries=30)
-    assert lab.backend_status["redis"] is False  # the header chip turns orange
+    assert lab.backend_status["redis"] is False
+    await user.should_see("fakeredis (embedded) · degraded", retries=40)  # the header chip, filled orange
     health = (await user.http_client.get("/api/health")).json()
     assert health["status"] == "degraded" and health["cache"]["simulating_unreachable"] is True
     await user.should_see("1 read(s) that skipped Redis", retries=30)
@@ -120,6 +121,7 @@ async def test_fail_open_switch_serves_from_database_and_recovers(user: User) ->
     await user.should_not_see("Cache degraded", retries=30)
     health = (await user.http_client.get("/api/health")).json()
     assert health["status"] == "ok" and lab.backend_status["redis"] is True
+    await user.should_not_see("fakeredis (embedded) · degraded", retries=40)
 
 
 async def test_invalidate_user_and_everything(user: User) -> None:

@@ -304,7 +304,7 @@ async def caching_page() -> None:
                 f"Cache degraded: {(counters['last_error'] or '').rstrip('.')}. Reads are served by the database. "
                 "Counted: "
                 f"{total['errors']:,} Redis error(s) on reads, {total['bypassed']:,} read(s) that skipped Redis "
-                f"while the breaker was open, {counters['probe_errors']:,} failed status check(s)"
+                f"while the breaker was open, {counters['probe_errors']:,} failed status check(s) or listing(s)"
                 + (f"; {pending} invalidation(s) waiting for Redis." if pending else "."))
         degraded_banner.set_visibility(counters["degraded"])
 
