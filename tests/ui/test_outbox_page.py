@@ -18,6 +18,7 @@ async def open_page(user: User):
     lab.set_publisher_running(False)
     await user.open("/outbox")
     await user.should_see("5 · Outbox")
+    await user.should_see("published/s", retries=50)  # the async page has loaded its users and status
     return lab
 
 
@@ -125,3 +126,29 @@ async def test_publisher_controls_pause_resume_and_reject_bad_settings(user: Use
     await user.should_see("published 1 ·", retries=50)
     user.find(marker="outbox-running").click()
     assert not lab.publisher_running
+
+
+async def test_bad_input_is_refused_with_a_message_and_writes_nothing(user: User) -> None:
+    lab = await lab_ready()
+    lab.set_publisher_running(False)
+    await user.open("/outbox")
+    await user.should_see("published/s", retries=50)
+    await user.should_see("Add 20 sample users")  # an empty database offers sample users
+
+    user.find(marker="outbox-calculate").click()
+    await user.should_see("Nothing written: Pick a user first")
+    user.find(marker="outbox-burst").click()
+    await user.should_see("There are no users yet")
+    user.find(marker="outbox-burst-size").elements.pop().value = 0
+    user.find(marker="outbox-burst").click()
+    await user.should_see("A burst is between 1 and 1,000 scores")
+    assert (await lab.count_rows())["domain_events"] == 0
+
+    user.find(marker="outbox-add-users").click()
+    for _ in range(50):
+        if len(user.find(marker="outbox-user").elements.pop().options) == 20:
+            break
+        await asyncio.sleep(0.1)
+    assert len(user.find(marker="outbox-user").elements.pop().options) == 20
+    user.find(marker="outbox-calculate").click()
+    await user.should_see("Committed score", retries=20)

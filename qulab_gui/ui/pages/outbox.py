@@ -187,6 +187,7 @@ async def outbox_page() -> None:
         try:
             outcome = await lab.calculate_score(user_select.value, fail_after_write=bool(fail.value))
         except ValidationError as problem:
+            write_result.text = f"Nothing written: {problem}"
             notify_error(str(problem))
             return
         if isinstance(outcome, RolledBack):
