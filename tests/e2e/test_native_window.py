@@ -36,11 +36,12 @@ def display() -> Iterator[str]:
         yield name
 
 
-def open_window(display: str, work: Path) -> tuple[launcher.RunningApp, desktop.Window]:
+def open_window(display: str, work: Path, command: list[str] | None = None
+                ) -> tuple[launcher.RunningApp, desktop.Window]:
     from qulab_gui.main import WINDOW_CONNECTED
 
-    app = launcher.launch(launcher.source_command(), work / "data", "--redis-url", "fake",
-                          env=launcher.child_environment(DISPLAY=display))
+    app = launcher.launch(command or launcher.source_command(), work / "data", "--redis-url", "fake",
+                          env=launcher.child_environment(DISPLAY=display, HOME=str(work)))
     try:
         app.wait_for_log(WINDOW_CONNECTED, timeout=60)
         with desktop.Display(display) as screen:
@@ -66,13 +67,25 @@ def header_visible(display: str, window: desktop.Window, timeout: float = 20.0) 
 
 
 def test_window_opens_shows_the_page_and_closes_cleanly(display: str, tmp_path: Path) -> None:
-    app, window = open_window(display, tmp_path)
+    window_round_trip(display, tmp_path, launcher.source_command(), "native-window.png")
+
+
+def test_frozen_window_opens_and_closes_cleanly(display: str, frozen_executable: Path, tmp_path: Path) -> None:
+    from qulab_gui.bench.startup import is_native_build
+
+    if not is_native_build(frozen_executable):
+        pytest.skip("the frozen build is server-only (build the window variant with QULAB_E2E_BUILD=native)")
+    window_round_trip(display, tmp_path, [str(frozen_executable)], "native-window-frozen.png")
+
+
+def window_round_trip(display: str, tmp_path: Path, command: list[str], screenshot: str) -> None:
+    app, window = open_window(display, tmp_path, command)
     try:
         assert "QuLab" in window.title
         assert (window.width, window.height) == (1280, 800)
         shot = header_visible(display, window)
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        (ARTIFACTS / "native-window.png").write_bytes(shot.png())
+        (ARTIFACTS / screenshot).write_bytes(shot.png())
         assert app.health()["status"] == "ok"
 
         children = app.descendants()
