@@ -157,3 +157,28 @@ async def test_bad_input_is_refused_with_a_message(user: User) -> None:
     await user.should_see("Pick a user first", retries=30)
     user.find(marker="run-workload").click()
     await user.should_see("There are no users: load sample data first", retries=30)
+
+
+async def test_redis_gone_mid_run_breaks_no_page_and_recovers(user: User) -> None:
+    """fakeredis' own connection-error mode for the whole app: every page still renders."""
+    lab = await open_with_users(user)
+    assert (await fetch(user, "profile")).startswith("MISS")
+    lab.redis._server.connected = False  # the embedded server "goes away" for every client
+    try:
+        for path, title in (("/", "Welcome to QuLab"), ("/models", "1 · Data models"),
+                            ("/connectivity", "2 · Connectivity & pooling"), ("/repository", "3 · Repository & N+1"),
+                            ("/outbox", "5 · Outbox"), ("/caching", "4 · Caching")):
+            await user.open(path)
+            await user.should_see(title, retries=30)
+        await user.should_see("Redis is unreachable: the keys cannot be listed", retries=30)
+        assert (await fetch(user, "profile")).startswith("ERROR")
+        assert "<" in text_of(user, "profile-result")  # answered by the database
+        health = (await user.http_client.get("/api/health")).json()
+        assert health["status"] == "degraded" and health["redis"]["ok"] is False
+    finally:
+        lab.redis._server.connected = True
+    await lab.refresh_status()  # what the status timer does every 3 s
+    assert lab.backend_status["redis"] is True and not lab.cache.degraded
+    assert (await fetch(user, "profile")).startswith("HIT")  # the entry survived the outage
+    health = (await user.http_client.get("/api/health")).json()
+    assert health["status"] == "ok"
