@@ -29,7 +29,7 @@ from .data.consumer import ConsumerState, ProjectionConsumer, stream_tail
 from .data.database import PoolSettings, StatementRecorder, masked_url
 from .data.loading import LoadResult
 from .data.models import Base, DomainEvent, User
-from .data.outbox import Faults, OutboxPublisher, PublisherConfig, TickResult, retry_failed
+from .data.outbox import Faults, OutboxPublisher, PublisherConfig, TickResult, default_name, retry_failed
 from .data.redis_client import RedisConnection, connect
 from .data.repositories import UserRepository
 from .settings import Settings
@@ -336,7 +336,7 @@ class Lab:
 
     def _start_outbox(self) -> None:
         assert self.sessions is not None and self.redis is not None
-        self.publisher = OutboxPublisher(self.sessions, self.redis.client, name=f"lab-{id(self) % 100000}",
+        self.publisher = OutboxPublisher(self.sessions, self.redis.client, name=f"app:{default_name()}",
                                          config=self.outbox_config, faults=self.outbox_faults)
         # Its own connection: a blocking XREADGROUP must not hold up the publisher's commands.
         self.consumer = ProjectionConsumer(self.redis.new_client(blocking=True))

@@ -30,11 +30,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import random
 import socket
 import time
+import uuid
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -42,7 +44,7 @@ from typing import Any
 from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
-from sqlalchemy import Text, and_, bindparam, cast, exists, func, or_, select, text, tuple_, update
+from sqlalchemy import Text, and_, bindparam, cast, exists, or_, select, text, tuple_, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -283,23 +285,12 @@ async def retry_failed(session: AsyncSession, ids: Sequence[str] | None = None) 
     return result.rowcount
 
 
-async def outbox_counts(session: AsyncSession) -> dict[str, Any]:
-    """Events per status and the age of the oldest pending one (what a dashboard alerts on)."""
-    rows = await session.execute(select(EVENTS.c.status, func.count()).group_by(EVENTS.c.status))
-    counts = dict(rows.all())
-    oldest = await session.scalar(select(func.min(DomainEvent.occurred_at)).where(DomainEvent.status == "pending"))
-    age = (utcnow() - oldest).total_seconds() if oldest else None
-    return {
-        "pending": counts.get("pending", 0), "published": counts.get("published", 0),
-        "failed": counts.get("failed", 0), "oldest_pending_age_s": round(age, 3) if age is not None else None,
-    }
-
-
 # -- the publisher -------------------------------------------------------------------------------
 
 
 def default_name() -> str:
-    return f"{socket.gethostname()[:40]}:{id(object()) % 100000}"
+    """Unique per publisher instance: a lease must name exactly one living publisher."""
+    return f"{socket.gethostname()[:32]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
 class OutboxPublisher:
@@ -307,7 +298,7 @@ class OutboxPublisher:
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession], redis: Redis, *, name: str | None = None,
                  config: PublisherConfig | None = None, faults: Faults | None = None, stream: str = STREAM,
-                 rng: random.Random | None = None, on_tick: Callable[[TickResult], None] | None = None) -> None:
+                 rng: random.Random | None = None) -> None:
         self.sessions = sessions
         self.redis = redis
         self.name = name or default_name()
@@ -318,7 +309,6 @@ class OutboxPublisher:
         self._rng = rng or random.Random()
         self._lock = asyncio.Lock()  # one tick at a time: the timer and "publish now" never overlap
         self._stopped = False
-        self._on_tick = on_tick
 
     @property
     def busy(self) -> bool:
@@ -345,8 +335,6 @@ class OutboxPublisher:
             result = replace(result, duration_s=time.perf_counter() - started)
             self.stats.ticks += 1
             self.stats.last_tick = result
-            if self._on_tick:
-                self._on_tick(result)
             return result
 
     async def _run(self, max_batches: int) -> TickResult:

@@ -313,3 +313,25 @@ async def test_stop_lets_the_tick_in_flight_mark_its_batch_then_refuses_new_tick
     assert in_flight.done() and in_flight.result().published == 3
     assert await statuses(sessions) == Counter(published=3)  # marked, not left leased for a successor
     assert (await publisher.tick()).error == "stopped"
+
+
+async def test_ticks_never_overlap_so_publish_now_waits_for_the_timer(sessions, redis_conn) -> None:
+    class Watched(OutboxPublisher):
+        running = peak = 0
+
+        async def _run(self, max_batches: int):
+            self.running += 1
+            self.peak = max(self.peak, self.running)
+            try:
+                await asyncio.sleep(0.01)  # a tick in flight yields to the loop, as a real one does
+                return await super()._run(max_batches)
+            finally:
+                self.running -= 1
+
+    rows = await add_events(sessions, aggregates=10, per_aggregate=5)
+    publisher = Watched(sessions, redis_conn.client, name="p", config=PublisherConfig(batch_size=10))
+    results = await asyncio.gather(publisher.tick(), publisher.drain(max_batches=2), publisher.tick(),
+                                   publisher.drain())
+    assert publisher.peak == 1
+    assert sum(r.published for r in results) == len(rows)
+    assert await redis_conn.client.xlen(STREAM) == len(rows)
