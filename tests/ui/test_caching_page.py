@@ -51,7 +51,17 @@ async def test_fetch_is_labelled_miss_then_hit_and_counted(user: User) -> None:
     assert [row["outcome"] for row in history] == ["HIT", "MISS"]
     keys = user.find(marker="cache-keys").elements.pop().rows
     assert len(keys) == 1 and keys[0]["key"].startswith("qulab:cache:profile:")
-    assert 250 < float(keys[0]["ttl"]) <= 330  # 300 s ± 10 % jitter, counting down
+    first_ttl = float(keys[0]["ttl"])
+    assert 250 < first_ttl <= 330  # 300 s ± 10 % jitter
+    await asyncio.sleep(1.2)  # the page's ui.timer re-reads PTTL every second: the TTL counts down
+    assert float(user.find(marker="cache-keys").elements.pop().rows[0]["ttl"]) < first_ttl
+
+    user.find(marker="reset-counters").click()
+    for _ in range(40):
+        if text_of(user, "stat-profile-hits") == "0":
+            break
+        await asyncio.sleep(0.05)
+    assert (text_of(user, "stat-profile-hits"), text_of(user, "stat-profile-hit_ratio")) == ("0", "–")
 
 
 async def test_no_score_yet_is_a_negative_hit(user: User) -> None:

@@ -171,7 +171,8 @@ async def caching_page() -> None:
                         stat_labels[name, family] = ui.label("–").classes("font-mono text-right") \
                             .mark(f"stat-{family}-{name}")
             server_label = ui.label().classes("text-body2").mark("server-counters")
-            ui.button("Reset counters", icon="restart_alt", on_click=lambda: reset_counters()).props("flat")
+            ui.button("Reset counters", icon="restart_alt", on_click=lambda: reset_counters()).props("flat") \
+                .mark("reset-counters")
 
         with section("Workload", "K reads of the latest score with Zipf-like popularity (user of rank k drawn "
                      "∝ 1/kˢ, seeded), each read through the cache and again uncached, charted as it runs."):
