@@ -111,13 +111,13 @@ async def test_no_score_yet_is_cached_negatively_with_short_ttl(cache, sessions,
 
 async def test_entries_expire_after_their_ttl(sessions, redis_conn) -> None:
     [user_id] = await add_users(sessions, 1)
-    cache = CachedUserRepository(cache_client(redis_conn), sessions, CachePolicy(ttl_s=0.15, jitter=0))
+    cache = CachedUserRepository(cache_client(redis_conn), sessions, CachePolicy(ttl_s=0.4, jitter=0))
     assert (await cache.profile(user_id)).outcome == MISS
     assert (await cache.profile(user_id)).outcome == HIT
     listing = await cache.entries()
     assert [e.key for e in listing.entries] == [key_for(PROFILE, user_id)]
-    assert 0 < listing.entries[0].ttl_s <= 0.15
-    await asyncio.sleep(0.3)
+    assert 0 < listing.entries[0].ttl_s <= 0.4
+    await asyncio.sleep(0.6)
     assert (await cache.profile(user_id)).outcome == MISS
     assert cache.stats[PROFILE].loads == 2
     await cache.close()
@@ -219,22 +219,31 @@ async def test_concurrent_misses_load_once(cache, sessions, recorder) -> None:
     assert len({lookup.value["id"] for lookup in lookups}) == 1
 
 
+async def until(condition, timeout_s: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        assert time.monotonic() < deadline, "timed out waiting"
+        await asyncio.sleep(0.005)
+
+
 async def test_load_racing_an_invalidation_is_not_written_back(cache, sessions, redis_conn, monkeypatch) -> None:
     [user_id] = await add_users(sessions, 1)
     release = asyncio.Event()
+    loaded: list[dict] = []
     real_load = cache.from_database
 
     async def slow_load(family: str, uid: str):
         value = await real_load(family, uid)  # read before the write commits...
+        loaded.append(value)
         await release.wait()
         return value
 
     monkeypatch.setattr(cache, "from_database", slow_load)
     reader = asyncio.ensure_future(cache.profile(user_id))
-    await asyncio.sleep(0.05)
+    await until(lambda: len(loaded) == 1)
     await update_profile(sessions, user_id, name="Renamed Meanwhile")  # ...and commits + invalidates meanwhile
-    late_reader = asyncio.ensure_future(cache.profile(user_id))  # must not join the old load
-    await asyncio.sleep(0.05)
+    late_reader = asyncio.ensure_future(cache.profile(user_id))
+    await until(lambda: len(loaded) == 2)  # a load of its own: it did not join the outdated one
     release.set()
     old, new = await reader, await late_reader
     assert old.value["name"] != "Renamed Meanwhile"
@@ -248,18 +257,20 @@ async def test_cancelled_loader_does_not_fail_its_waiters(cache, sessions, monke
     [user_id] = await add_users(sessions, 1)
     real_load = cache.from_database
     gate = asyncio.Event()
+    entered: list[str] = []
 
     async def gated_load(family: str, uid: str):
+        entered.append(uid)
         await gate.wait()
         return await real_load(family, uid)
 
     monkeypatch.setattr(cache, "from_database", gated_load)
     leader = asyncio.ensure_future(cache.profile(user_id))
-    await asyncio.sleep(0.02)
+    await until(lambda: len(entered) == 1)
     waiter = asyncio.ensure_future(cache.profile(user_id))
-    await asyncio.sleep(0.02)
+    await until(lambda: cache.stats[PROFILE].coalesced == 1)
     leader.cancel()
-    await asyncio.sleep(0.02)
+    await until(lambda: len(entered) == 2)  # the waiter took the load over
     gate.set()
     assert (await waiter).value["id"] == user_id
     assert leader.cancelled()
