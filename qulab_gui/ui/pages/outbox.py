@@ -114,7 +114,8 @@ async def outbox_page() -> None:
                     .mark("outbox-broker-down")
                 ui.label("Every XADD pipeline fails: attempts grow, each retry waits longer (exponential "
                          f"backoff with jitter), after {lab.outbox_config.max_attempts} attempts the event is "
-                         "dead-lettered (failed) until you retry it.").classes("text-caption text-grey-8")
+                         "dead-lettered (failed) until you retry it. Later events of the same user wait behind "
+                         "it: per-aggregate order.").classes("text-caption text-grey-8")
                 ui.switch("Crash after publishing, before marking", value=lab.outbox_faults.crash_after_publish,
                           on_change=lambda e: setattr(lab.outbox_faults, "crash_after_publish", e.value)) \
                     .mark("outbox-crash")
@@ -144,8 +145,11 @@ async def outbox_page() -> None:
                 projection_table = ui.table(rows=[], columns=PROJECTION_COLUMNS, row_key="user") \
                     .props("dense flat").classes("w-full").mark("outbox-projection")
 
+    user_names: dict[str, str] = {}
+
     async def load_users() -> None:
         found = await lab.list_users(200)
+        user_names.update({u.id: u.name for u in found})
         user_select.options = {u.id: f"{u.name} ({u.email})" for u in found}
         if user_select.value not in user_select.options:
             user_select.value = found[0].id if found else None
@@ -172,15 +176,14 @@ async def outbox_page() -> None:
             "id": e.id, "occurred": clock(e.occurred_at), "event": short(e.id), "type": e.event_type,
             "aggregate": f"{e.aggregate_type}/{short(e.aggregate_id)}", "status": e.status, "attempts": e.attempts,
             "next": clock(e.next_attempt_at), "lease": e.claimed_by or "", "error": (e.last_error or "")[:80],
-        } for e in await lab.recent_events(30)]
+        } for e in await lab.recent_events(20)]
         stream_table.rows = [{"entry": s["entry_id"], "event": short(s.get("event_id")), "type": s.get("event_type"),
                               "aggregate": short(s.get("aggregate_id"))} for s in await lab.stream_tail(10)]
         state = await lab.consumer_state()
         if state is not None:
             consumer_label.text = (f"delivered {state.delivered} · applied {state.applied} · "
                                    f"duplicates absorbed {state.duplicates}")
-            names = dict(user_select.options)
-            projection_table.rows = [{"user": names.get(user, short(user)), "score": score}
+            projection_table.rows = [{"user": user_names.get(user, short(user)), "score": score}
                                      for user, score in sorted(state.latest_scores.items())][:50]
 
     async def calculate() -> None:
