@@ -13,6 +13,9 @@ One tick of the publisher, never overlapping another tick of the same publisher 
 3. **Mark** the batch published with one `UPDATE`, only after the broker accepted every entry.
    A crash between 2 and 3 republishes the batch after the lease: at-least-once, never lost.
 
+A drain (what the app.timer runs: several batches per tick) overlaps the two sides: while batch
+N is on its way to Redis, one database transaction marks batch N-1 and claims batch N+1.
+
 If the broker fails, each event of the batch gets `attempts + 1`, `last_error` and a
 `next_attempt_at` with exponential backoff and jitter; at `max_attempts` it is dead-lettered
 (`status = 'failed'`) until someone retries it.
@@ -58,10 +61,6 @@ EVENTS = DomainEvent.__table__  # the hot path uses Core statements: no ORM obje
 
 class BrokerDown(RedisConnectionError):
     """The injected broker failure; handled exactly like a real lost connection."""
-
-
-class SimulatedCrash(Exception):
-    """The injected crash between publishing and marking: the batch keeps its lease, unmarked."""
 
 
 @dataclass
@@ -294,7 +293,8 @@ def default_name() -> str:
 
 
 class OutboxPublisher:
-    """Claims, publishes and marks batches; `tick()` is what the app.timer (and "publish now") run."""
+    """Claims, publishes and marks batches: `tick()` one batch, `drain()` batch after batch (what
+    the app.timer and "publish now" run); both share one lock, so they never overlap."""
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession], redis: Redis, *, name: str | None = None,
                  config: PublisherConfig | None = None, faults: Faults | None = None, stream: str = STREAM,
