@@ -153,6 +153,35 @@ def test_a_new_score_is_published_through_the_outbox(tab: Tab, served: launcher.
     tab.assert_clean()
 
 
+def test_outbox_score_and_event_commit_together_and_the_event_turns_published(tab: Tab, served: launcher.RunningApp
+                                                                            ) -> None:
+    page = tab.page
+    tab.open("/outbox", "5 · Outbox")
+    page.get_by_role("button", name="Calculate AIR score").click()
+    committed = page.get_by_text(re.compile(r"^Committed score .* and its event \w{8} together"))
+    expect(committed).to_be_visible()
+    event = re.search(r"its event (\w{8}) together", committed.inner_text()).group(1)
+
+    rows = page.locator("tbody tr").filter(has=page.get_by_role("cell", name=event, exact=True))
+    published = rows.filter(has=page.get_by_role("cell", name="published", exact=True))
+    expect(published).to_have_count(1, timeout=30_000)  # the outbox row, marked by the publisher
+    expect(rows).to_have_count(2)  # ... and the entry in the Redis Stream carrying the same event_id
+    # the consumer group applied it downstream (with a Lua script: inside the frozen bundle too)
+    expect(page.get_by_text(re.compile(r"^delivered \d+ · applied [1-9]\d* · "))).to_be_visible(timeout=30_000)
+
+    fail = page.get_by_role("checkbox", name="fail after writing the score")
+    fail.click()
+    expect(fail).to_have_attribute("aria-checked", "true")
+    page.get_by_role("button", name="Calculate AIR score").click()
+    rolled_back = page.get_by_text(re.compile(r"^Rolled back: .*air_scores with id \w{8}: 0, "
+                                              r"domain_events with id \w{8}: 0\.$"))
+    expect(rolled_back).to_be_visible()  # neither the score nor its event survived the failure
+    fail.click()
+    page.wait_for_timeout(1000)
+    tab.screenshot(served.label, "5-outbox-after-publish")
+    tab.assert_clean()
+
+
 @pytest.mark.parametrize("path", PAGES)
 def test_every_page_renders_cleanly(tab: Tab, served: launcher.RunningApp, path: str) -> None:
     """Each page in the frame, no console errors, no failed requests; a screenshot for review."""
