@@ -78,9 +78,12 @@ class Tab:
         self.page.wait_for_load_state("networkidle")
 
     def screenshot(self, kind: str, name: str) -> Path:
+        """`name.png`: the 1280x800 viewport as a user sees it; `name-full.png`: the whole page."""
         path = ARTIFACTS / kind / f"{name}.png"
         path.parent.mkdir(parents=True, exist_ok=True)
-        self.page.screenshot(path=str(path), full_page=True)
+        self.page.evaluate("window.scrollTo(0, 0)")
+        self.page.screenshot(path=str(path))
+        self.page.screenshot(path=str(path.with_name(f"{name}-full.png")), full_page=True)
         return path
 
     def assert_clean(self) -> None:

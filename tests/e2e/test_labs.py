@@ -73,7 +73,7 @@ def test_load_sample_data(tab: Tab) -> None:
     tab.assert_clean()
 
 
-def test_run_the_pool_probe(tab: Tab) -> None:
+def test_run_the_pool_probe(tab: Tab, served: launcher.RunningApp) -> None:
     page = tab.page
     tab.open("/connectivity", "2 · Connectivity & pooling")
     page.get_by_label("Sessions (K)").fill("8")
@@ -83,6 +83,8 @@ def test_run_the_pool_probe(tab: Tab) -> None:
     page.get_by_role("button", name="Run probe").click()
     expect(page.get_by_text(re.compile(r"8 of 8 sessions got a connection \(pool limit 3\)")).first).to_be_visible(
         timeout=60_000)
+    page.wait_for_timeout(1000)  # the charts animate in
+    tab.screenshot(served.label, "3-connectivity-after-probe")
     tab.assert_clean()
 
 
@@ -102,7 +104,7 @@ def test_compare_the_loading_strategies(tab: Tab, served: launcher.RunningApp) -
         expect(row.locator("td").nth(2)).to_have_text(f"{expected} ✓")  # and equal to the theory
     assert expected_statements("lazy", 20) > 20 > expected_statements("selectin", 20)  # N+1 made visible
     page.wait_for_timeout(1000)  # the bar chart animates in
-    tab.screenshot(served.label, "3-repository-after-run")
+    tab.screenshot(served.label, "4-repository-after-run")
     tab.assert_clean()
 
 
@@ -129,7 +131,7 @@ def test_read_through_the_cache_miss_then_hit_and_invalidated_by_a_write(tab: Ta
     fetch.click()
     expect(page.get_by_text(re.compile(r"^Renamed By E2E <.*served from Redis$"))).to_be_visible()
     page.wait_for_timeout(1000)
-    tab.screenshot(served.label, "4-caching-after-reads")
+    tab.screenshot(served.label, "5-caching-after-reads")
     tab.assert_clean()
 
 
@@ -178,7 +180,7 @@ def test_outbox_score_and_event_commit_together_and_the_event_turns_published(ta
     expect(rolled_back).to_be_visible()  # neither the score nor its event survived the failure
     fail.click()
     page.wait_for_timeout(1000)
-    tab.screenshot(served.label, "5-outbox-after-publish")
+    tab.screenshot(served.label, "6-outbox-after-publish")
     tab.assert_clean()
 
 
