@@ -16,6 +16,7 @@ import asyncio
 import logging
 import multiprocessing
 import os
+import socket
 import sys
 from logging.handlers import RotatingFileHandler
 from pathlib import Path
@@ -157,6 +158,8 @@ def main(argv: list[str] | None = None) -> None:
     if settings.token:
         url += f"?token={settings.token}"
     print(f"QuLab serving at {url}", flush=True)
+    if settings.host == "0.0.0.0":  # what students type: this machine's name, not 127.0.0.1
+        print(f"QuLab for the room: {url.replace('127.0.0.1', socket.gethostname(), 1)}", flush=True)
     if mode == "native":
         _prepare_native(settings)
     ui.run(

@@ -6,6 +6,7 @@ token is asked: every test in test_labs.py runs without one.)
 
 from __future__ import annotations
 
+import socket
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -46,6 +47,8 @@ def get(url: str, **headers: str) -> tuple[int, str]:
 def test_the_printed_url_carries_a_generated_token(classroom: launcher.RunningApp) -> None:
     assert len(classroom.token) >= 16
     assert f"?token={classroom.token}" in classroom.output_text()
+    room = f"QuLab for the room: http://{socket.gethostname()}:{classroom.port}/?token={classroom.token}"
+    assert room in classroom.output_text()  # the address students can reach, not 127.0.0.1
 
 
 def test_without_the_token_nothing_but_a_prompt_or_401(classroom: launcher.RunningApp) -> None:
