@@ -224,10 +224,13 @@ async def claim(sessions: async_sessionmaker[AsyncSession], publisher: str, limi
             await session.execute(_mark_statement(mark_first))
         postgresql = session.bind.dialect.name == "postgresql"
         if postgresql:
-            # Statistics usually say "no event is leased or backing off", so the planner would
-            # materialise the blocked events once and compare every candidate with all of them:
-            # quadratic exactly when many are blocked (broker down). Probe the index instead.
+            # The claim must walk the (status, occurred_at, id) index in order and stop at the
+            # batch size, probing the aggregate index per candidate. Statistics of a table whose
+            # rows change state every second mislead the planner into sorting every pending row,
+            # or into materialising the blocked events and comparing each candidate with all of
+            # them (quadratic exactly when many are blocked: broker down). Rule both out.
             await session.execute(text("SET LOCAL enable_material = off"))
+            await session.execute(text("SET LOCAL enable_sort = off"))
         result = await session.execute(_claim_statement(now, lease_until, publisher, limit))
         claimed = sorted((ClaimedEvent(*row) for row in result), key=lambda e: e.order_key)
         if claimed and postgresql:
