@@ -228,9 +228,11 @@ async def claim(sessions: async_sessionmaker[AsyncSession], publisher: str, limi
             # batch size, probing the aggregate index per candidate. Statistics of a table whose
             # rows change state every second mislead the planner into sorting every pending row,
             # or into materialising the blocked events and comparing each candidate with all of
-            # them (quadratic exactly when many are blocked: broker down). Rule both out.
-            await session.execute(text("SET LOCAL enable_material = off"))
-            await session.execute(text("SET LOCAL enable_sort = off"))
+            # them (quadratic exactly when many are blocked: broker down). Rule both out, and
+            # plan each claim for its own parameters, not once generically for the prepared statement.
+            await session.execute(text(  # set_config(..., true) is SET LOCAL: this transaction only
+                "SELECT set_config('enable_material', 'off', true), set_config('enable_sort', 'off', true), "
+                "set_config('plan_cache_mode', 'force_custom_plan', true)"))
         result = await session.execute(_claim_statement(now, lease_until, publisher, limit))
         claimed = sorted((ClaimedEvent(*row) for row in result), key=lambda e: e.order_key)
         if claimed and postgresql:
@@ -240,7 +242,10 @@ async def claim(sessions: async_sessionmaker[AsyncSession], publisher: str, limi
 
 
 def _mark_statement(ids: Sequence[str]):
-    return (update(EVENTS).where(EVENTS.c.id.in_(list(ids)), EVENTS.c.status == "pending")
+    # By primary key only: the broker holds these events, so "published" is true whatever else
+    # happened to the rows meanwhile. (A status filter here also tempted PostgreSQL into scanning
+    # every pending row through the status index instead of 1,000 key lookups.)
+    return (update(EVENTS).where(EVENTS.c.id.in_(list(ids)))
             .values(status="published", published_at=utcnow(), claimed_by=None, lease_expires_at=None,
                     last_error=None, next_attempt_at=None))
 
