@@ -40,6 +40,7 @@ def broker_url(request: pytest.FixtureRequest) -> Iterator[str]:
     from fakeredis import TcpFakeServer
 
     server = TcpFakeServer(("127.0.0.1", 0))
+    server.daemon_threads, server.block_on_close = True, False  # a client left open must not hang teardown
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"redis://127.0.0.1:{server.server_address[1]}/0"
@@ -50,6 +51,13 @@ def broker_url(request: pytest.FixtureRequest) -> Iterator[str]:
 async def test_a_relay_killed_between_publish_and_mark_is_taken_over_after_its_lease(
         database_url, sessions, broker_url) -> None:
     redis = Redis.from_url(broker_url, decode_responses=True)
+    try:
+        await check_relay_takeover(sessions, redis, database_url, broker_url)
+    finally:
+        await redis.aclose()
+
+
+async def check_relay_takeover(sessions, redis: Redis, database_url: str, broker_url: str) -> None:
     await redis.delete(STREAM)
     rows = await add_events(sessions, aggregates=8, per_aggregate=20)  # 160 events, 4 batches
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
@@ -102,4 +110,3 @@ async def test_a_relay_killed_between_publish_and_mark_is_taken_over_after_its_l
     await consumer.drain()
     state = await consumer.state()
     assert (state.applied, state.duplicates) == (len(rows), BATCH)
-    await redis.aclose()
