@@ -182,7 +182,7 @@ def test_backoff_grows_exponentially_with_bounded_jitter() -> None:
 
 async def test_broker_failures_back_off_then_dead_letter_then_manual_retry_publishes(sessions, redis_conn) -> None:
     rows = await add_events(sessions, aggregates=1, per_aggregate=3)
-    config = PublisherConfig(batch_size=10, lease_s=5, max_attempts=3, backoff_base_s=0.2, backoff_max_s=10)
+    config = PublisherConfig(batch_size=10, lease_s=5, max_attempts=3, backoff_base_s=0.5, backoff_max_s=10)
     faults = Faults(broker_down=True)
     publisher = OutboxPublisher(sessions, redis_conn.client, name="p", config=config, faults=faults)
 
@@ -195,13 +195,13 @@ async def test_broker_failures_back_off_then_dead_letter_then_manual_retry_publi
         assert event.status == "pending" and event.attempts == 1 and "broker down" in event.last_error
         assert event.claimed_by is None  # the lease is released: no need to wait for it
         delay = (event.next_attempt_at - before).total_seconds()
-        assert 0.1 - 0.01 <= delay <= 0.2 + 1.0
+        assert 0.25 - 0.01 <= delay <= 0.5 + 1.0  # attempt 1 waits base/2 .. base
     assert (await publisher.tick()).claimed == 0  # not due yet: backing off
 
-    await asyncio.sleep(0.2)
+    await asyncio.sleep(0.5)
     second = await publisher.tick()
     assert (second.claimed, second.retried) == (3, 3)
-    await asyncio.sleep(0.4)
+    await asyncio.sleep(1.0)  # attempt 2 waits base .. 2·base
     third = await publisher.tick()
     assert (third.claimed, third.dead_lettered) == (3, 3)
     assert await statuses(sessions) == Counter(failed=3)

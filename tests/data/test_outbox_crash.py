@@ -28,7 +28,7 @@ from tests.conftest import REDISES, TEST_REDIS_URL
 from tests.data.test_outbox import add_events, assert_aggregate_order, statuses, stream_entries
 
 BATCH = 40
-LEASE_S = 1.5
+LEASE_S = 3.0
 
 
 @pytest.fixture(params=REDISES)

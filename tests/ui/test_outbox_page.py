@@ -72,7 +72,7 @@ async def test_fault_switches_back_off_dead_letter_retry_and_duplicates_are_abso
     lab = await open_page(user)
     lab.outbox_config.backoff_base_s = 0.05
     lab.outbox_config.max_attempts = 2
-    lab.outbox_config.lease_s = 0.3
+    lab.outbox_config.lease_s = 1.0
     user.find(marker="outbox-calculate").click()
     await user.should_see("Committed score", retries=20)
 
@@ -100,7 +100,7 @@ async def test_fault_switches_back_off_dead_letter_retry_and_duplicates_are_abso
     user.find(marker="outbox-crash").click()
     user.find(marker="outbox-publish-now").click()
     await user.should_see("Claimed 0, published 0.", retries=20)  # the lease still holds
-    await asyncio.sleep(0.35)
+    await asyncio.sleep(1.05)
     user.find(marker="outbox-publish-now").click()
     await user.should_see("Claimed 1, published 1.", retries=20)
     assert len(table_rows(user, "outbox-stream")) == 2  # published twice: at least once
