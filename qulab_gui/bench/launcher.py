@@ -22,7 +22,7 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parents[2]
 # what `pyinstaller build.spec` leaves under dist/, and the server-only build the e2e tests make
 FROZEN_CANDIDATES = ("dist/QuLab/QuLab", "dist/QuLab-server/QuLab-server", "dist/QuLab",
-                     "build/e2e/dist/QuLab-server/QuLab-server")
+                     "build/e2e/dist/QuLab-server/QuLab-server", "build/e2e/dist/QuLab/QuLab")
 SERVING = "QuLab serving at "  # the line main() prints with the URL
 
 

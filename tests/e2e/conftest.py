@@ -135,7 +135,8 @@ def frozen_executable() -> Path:
     executable = BUILD_DIR / "dist" / name / name
     if result.returncode != 0 or not executable.exists():
         pytest.fail(f"pyinstaller build.spec failed ({result.returncode}):\n{log.read_text()[-4000:]}")
-    size = sum(path.stat().st_size for path in executable.parent.rglob("*") if path.is_file())
+    files = [path for path in executable.parent.rglob("*") if path.is_file() and not path.is_symlink()]
+    size = sum(path.stat().st_size for path in files)  # symlinks (PyInstaller links some libraries) once
     report = {"variant": f"one-folder, {'native window' if native else 'server-only'}",
               "build_s": round(seconds, 1), "size_mb": round(size / 1e6, 1), "executable": str(executable)}
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
