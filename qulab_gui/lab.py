@@ -66,6 +66,7 @@ class Lab:
         self.startup_error: str | None = None
         self._ready = asyncio.Event()
         self._busy: set[str] = set()
+        self.last_probe: pooling.ProbeResult | None = None  # shown again when the page is reopened
         # Last known health per backend (None until checked); the header chips show it.
         self.backend_status: dict[str, bool | None] = {"database": None, "redis": None}
         # Lab 5: the publisher and consumer exist once start() has a database and Redis; their
@@ -209,10 +210,13 @@ class Lab:
         async with self.exclusive("Loading sample data"), self.session() as session:
             return await samples.load_samples(session, n_users, scores_per_user, progress=progress)
 
-    async def probe_pool(self, sessions: int, pool: PoolSettings, hold_s: float, on_snapshot: Any = None):
+    async def probe_pool(self, sessions: int, pool: PoolSettings, hold_s: float,
+                         on_snapshot: Any = None) -> pooling.ProbeResult:
         async with self.exclusive("The concurrency probe"):
             await self.ready()
-            return await pooling.run_probe(self.settings.database_url, sessions, pool, hold_s, on_snapshot)
+            self.last_probe = await pooling.run_probe(self.settings.database_url, sessions, pool, hold_s,
+                                                      on_snapshot)
+            return self.last_probe
 
     # -- lab 3: repository & N+1 ----------------------------------------------------------------
 

@@ -130,6 +130,14 @@ async def connectivity_page() -> None:
         waits.options["series"][0]["data"] = bars
         waits.update()
 
+    def draw(result: ProbeResult) -> None:
+        for series in chart.options["series"]:
+            series["data"] = []
+        snapshots[:] = result.snapshots
+        draw_snapshots()
+        draw_waits(result)
+        probe_result.text = describe(result)
+
     async def probe() -> None:
         for series in chart.options["series"]:
             series["data"] = []
@@ -145,15 +153,15 @@ async def connectivity_page() -> None:
             probe_result.text = ""
             notify_error(str(problem))
         else:
-            draw_snapshots()
-            draw_waits(result)
-            probe_result.text = describe(result)
+            draw(result)
             if result.timeouts:
                 notify_error(f"Pool exhausted: {result.timeouts} session(s) timed out after {pool.timeout_s:g} s")
         finally:
             probe_button.enable()
 
     show_engine()
+    if lab.last_probe is not None:
+        draw(lab.last_probe)
     ui.timer(1.0, show_engine)
     ui.timer(0.1, draw_snapshots)
 

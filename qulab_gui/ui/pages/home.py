@@ -7,20 +7,17 @@ from qulab_gui.ui.frame import frame, section
 
 ARCHITECTURE = """
 flowchart LR
-    subgraph UI[NiceGUI pages]
-        P1[1 Models] --- P2[2 Pooling] --- P3[3 N+1] --- P4[4 Cache] --- P5[5 Outbox]
-    end
-    UI --> LAB[Lab context]
-    LAB --> REPO[Repositories and unit of work]
-    REPO --> ENGINE[SQLAlchemy async engine + pool]
-    ENGINE --> DB[(SQLite or PostgreSQL)]
+    UI[NiceGUI pages] --> LAB[Lab context]
+    LAB --> REPO[Repositories + unit of work]
+    REPO --> ENGINE[Async engine + pool]
+    ENGINE --> DB[(SQLite / PostgreSQL)]
     LAB --> CACHE[Read-through cache]
-    CACHE --> REDIS[(Redis or fakeredis)]
+    CACHE --> REDIS[(Redis / fakeredis)]
     CACHE -. miss .-> REPO
     REPO -- same transaction --> OUTBOX[(domain_events)]
     OUTBOX --> PUB[Publisher on app.timer]
-    PUB --> STREAM[[Redis Stream qulab:events]]
-    STREAM --> CONSUMER[Consumer group projection]
+    PUB --> STREAM[[Stream qulab:events]]
+    STREAM --> CONSUMER[Consumer group]
 """
 
 LESSONS = [
