@@ -19,7 +19,7 @@ RESULT_COLUMNS = [
     {"name": "ms", "label": "Time (ms)", "field": "ms"},
     {"name": "rows", "label": "Rows fetched", "field": "rows"},
     {"name": "per_user", "label": "Rows per user", "field": "per_user"},
-    {"name": "loaded", "label": "Users / scores / assessments loaded", "field": "loaded", "align": "left"},
+    {"name": "loaded", "label": "Loaded (users / scores / assessments)", "field": "loaded", "align": "left"},
 ]
 SHAPE_COLUMNS = [
     {"name": "count", "label": "Ran", "field": "count"},
@@ -118,7 +118,7 @@ async def repository_page() -> None:
             run_status = ui.label().mark("run-status")
             guard_error = ui.label().classes("text-negative font-mono").mark("guard-error")
             table = ui.table(rows=[], columns=RESULT_COLUMNS, row_key="strategy").classes("w-full") \
-                .mark("results-table")
+                .props("dense wrap-cells").mark("results-table")
             bars = bar_chart().mark("bar-chart")
             details = ui.column().classes("w-full gap-1")
             with ui.expansion("The four loaders (qulab_gui/data/loading.py)", icon="code").classes("w-full"):
