@@ -13,6 +13,7 @@ point into the user data dir first.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import multiprocessing
 import os
@@ -49,7 +50,7 @@ def setup(settings: Settings):
     app.on_startup(lab.start)
     app.on_shutdown(lab.stop)
     app.timer(3.0, lab.refresh_status)
-    lab.register_outbox_timers(app.timer)  # lab 5: the outbox publisher and its downstream consumer
+    lab.outbox.register_timers(app.timer)  # lab 5: the outbox publisher and its downstream consumer
     auth.register(settings)  # off loopback: every page, API call and websocket needs the token
     api.register(lab)
     pages.register()
@@ -162,6 +163,10 @@ def main(argv: list[str] | None = None) -> None:
         print(f"QuLab for the room: {url.replace('127.0.0.1', socket.gethostname(), 1)}", flush=True)
     if mode == "native":
         _prepare_native(settings)
+    # Everything imported by now lives as long as the process: move it out of the garbage
+    # collector's sight, so full collections (during a lab's measurement, say) do not walk it.
+    gc.collect()
+    gc.freeze()
     ui.run(
         host=settings.host,
         port=settings.port,

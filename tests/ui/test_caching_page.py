@@ -188,7 +188,7 @@ async def test_redis_gone_mid_run_breaks_no_page_and_recovers(user: User) -> Non
     finally:
         lab.redis._server.connected = True
     await lab.refresh_status()  # what the status timer does every 3 s
-    assert lab.backend_status["redis"] is True and not lab.cache.degraded
+    assert lab.backend_status["redis"] is True and not lab.caching.cache.degraded
     assert (await fetch(user, "profile")).startswith("HIT")  # the entry survived the outage
     health = (await user.http_client.get("/api/health")).json()
     assert health["status"] == "ok"

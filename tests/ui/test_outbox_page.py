@@ -15,7 +15,7 @@ async def open_page(user: User):
     """The page with sample users, the publisher paused so each tick is one the test asks for."""
     lab = await lab_ready()
     await lab.load_samples(5)
-    lab.set_publisher_running(False)
+    lab.outbox.set_running(False)
     await user.open("/outbox")
     await user.should_see("5 · Outbox")
     await user.should_see("published/s", retries=50)  # the async page has loaded its users and status
@@ -61,7 +61,7 @@ async def test_publish_now_delivers_to_the_stream_and_the_consumer(user: User) -
     stream = table_rows(user, "outbox-stream")
     assert len(stream) == 3 and all(r["type"] == "AIRScoreCalculated" for r in stream)
 
-    await lab.consume_tick()
+    await lab.outbox.consume_tick()
     await user.should_see("applied 3 · duplicates absorbed 0", retries=30)
     assert len(table_rows(user, "outbox-projection")) >= 1
     chart = user.find(ui.echart).elements.pop().options
@@ -70,14 +70,14 @@ async def test_publish_now_delivers_to_the_stream_and_the_consumer(user: User) -
 
 async def test_fault_switches_back_off_dead_letter_retry_and_duplicates_are_absorbed(user: User) -> None:
     lab = await open_page(user)
-    lab.outbox_config.backoff_base_s = 0.05
-    lab.outbox_config.max_attempts = 2
-    lab.outbox_config.lease_s = 1.0
+    lab.outbox.config.backoff_base_s = 0.05
+    lab.outbox.config.max_attempts = 2
+    lab.outbox.config.lease_s = 1.0
     user.find(marker="outbox-calculate").click()
     await user.should_see("Committed score", retries=20)
 
     user.find(marker="outbox-broker-down").click()
-    assert lab.outbox_faults.broker_down
+    assert lab.outbox.faults.broker_down
     user.find(marker="outbox-publish-now").click()
     await user.should_see("the broker failed", retries=20)
     [row] = table_rows(user, "outbox-events")
@@ -94,7 +94,7 @@ async def test_fault_switches_back_off_dead_letter_retry_and_duplicates_are_abso
     user.find(marker="outbox-publish-now").click()
     await user.should_see("Crashed after publishing 1 events", retries=20)
     [row] = table_rows(user, "outbox-events")
-    assert row["status"] == "pending" and row["lease"] == lab.publisher.name
+    assert row["status"] == "pending" and row["lease"] == lab.outbox.publisher.name
     assert len(table_rows(user, "outbox-stream")) == 1  # on the stream, yet not marked
 
     user.find(marker="outbox-crash").click()
@@ -104,7 +104,7 @@ async def test_fault_switches_back_off_dead_letter_retry_and_duplicates_are_abso
     user.find(marker="outbox-publish-now").click()
     await user.should_see("Claimed 1, published 1.", retries=20)
     assert len(table_rows(user, "outbox-stream")) == 2  # published twice: at least once
-    await lab.consume_tick()
+    await lab.outbox.consume_tick()
     await user.should_see("applied 1 · duplicates absorbed 1", retries=30)
 
 
@@ -114,23 +114,23 @@ async def test_publisher_controls_pause_resume_and_reject_bad_settings(user: Use
     assert health["publisher"] == "paused"
 
     user.find(marker="outbox-running").click()
-    assert lab.publisher_running
+    assert lab.outbox.running
     assert (await user.http_client.get("/api/health")).json()["outbox"]["publisher"] == "running"
     user.find(marker="outbox-interval").elements.pop().value = 0.2
-    assert lab.publisher_interval_s == 0.2
+    assert lab.outbox.interval_s == 0.2
     user.find(marker="outbox-batch").elements.pop().value = 9000
     await user.should_see("The batch size must be between 1 and 5,000 events")
-    assert lab.outbox_config.batch_size != 9000
+    assert lab.outbox.config.batch_size != 9000
 
     user.find(marker="outbox-calculate").click()  # the running timer publishes it without a click
     await user.should_see("published 1 ·", retries=50)
     user.find(marker="outbox-running").click()
-    assert not lab.publisher_running
+    assert not lab.outbox.running
 
 
 async def test_bad_input_is_refused_with_a_message_and_writes_nothing(user: User) -> None:
     lab = await lab_ready()
-    lab.set_publisher_running(False)
+    lab.outbox.set_running(False)
     await user.open("/outbox")
     await user.should_see("published/s", retries=50)
     await user.should_see("Add 20 sample users")  # an empty database offers sample users

@@ -209,14 +209,14 @@ async def caching_page() -> None:
 
     async def fetch(family: str) -> None:
         try:
-            show(family, await lab.cached_read(family, user_select.value))
+            show(family, await lab.caching.read(family, user_select.value))
         except ValidationError as problem:
             notify_error(str(problem))
         await refresh()
 
     async def invalidate_user() -> None:
         try:
-            deleted = await lab.invalidate_cached_user(user_select.value)
+            deleted = await lab.caching.invalidate_user(user_select.value)
         except ValidationError as problem:
             notify_error(str(problem))
             return
@@ -224,7 +224,7 @@ async def caching_page() -> None:
         await refresh()
 
     async def invalidate_all() -> None:
-        deleted = await lab.invalidate_cache()
+        deleted = await lab.caching.invalidate_all()
         ui.notify(f"Deleted {deleted} cache key(s)", type="info")
         await refresh()
 
@@ -241,7 +241,7 @@ async def caching_page() -> None:
 
     async def save_profile() -> None:
         try:
-            changes = await lab.edit_profile(user_select.value, name=name_input.value or None,
+            changes = await lab.caching.edit_profile(user_select.value, name=name_input.value or None,
                                              years_experience=years_input.value,
                                              fail_before_commit=fail_box.value)
         except ValidationError as problem:
@@ -257,7 +257,7 @@ async def caching_page() -> None:
 
     async def new_score() -> None:
         try:
-            outcome = await lab.calculate_score(user_select.value, fail_after_write=fail_box.value)
+            outcome = await lab.outbox.calculate_score(user_select.value, fail_after_write=fail_box.value)
         except ValidationError as problem:
             notify_error(str(problem))
             return
@@ -272,11 +272,11 @@ async def caching_page() -> None:
     # -- fail-open, keys, counters -------------------------------------------------------------------
 
     async def simulate(on: bool) -> None:
-        await lab.simulate_redis_unreachable(on)
+        await lab.caching.simulate_unreachable(on)
         await refresh()
 
     async def refresh() -> None:
-        listing = await lab.cache_entries(KEYS_SHOWN)
+        listing = await lab.caching.entries(KEYS_SHOWN)
         if listing is None:
             keys_summary.text = "Redis is unreachable: the keys cannot be listed."
             keys_table.rows = []
@@ -286,7 +286,7 @@ async def caching_page() -> None:
             keys_table.rows = [{"key": e.key, "ttl": f"{e.ttl_s:.1f}" if e.ttl_s is not None else "none",
                                 "value": "nothing (negative)" if e.negative else e.family}
                                for e in listing.entries]
-        counters = await lab.cache_counters()
+        counters = await lab.caching.counters()
         for (name, family), label in stat_labels.items():
             label.text = _stat(name, counters["families"][family][name])
         server = counters["server"]
@@ -310,7 +310,7 @@ async def caching_page() -> None:
         degraded_banner.set_visibility(counters["degraded"])
 
     async def reset_counters() -> None:
-        await lab.reset_cache_counters()
+        await lab.caching.reset_counters()
         await refresh()
 
     # -- workload ------------------------------------------------------------------------------------
@@ -332,7 +332,7 @@ async def caching_page() -> None:
         workload_button.disable()
         workload_result.text = "Running…"
         try:
-            result = await lab.run_cache_workload(reads_input.value, skew_input.value, cold=cold_box.value,
+            result = await lab.caching.run_workload(reads_input.value, skew_input.value, cold=cold_box.value,
                                                   on_progress=on_point)
         except (ValidationError, ValueError) as problem:
             workload_result.text = ""

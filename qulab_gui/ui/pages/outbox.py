@@ -91,12 +91,12 @@ async def outbox_page() -> None:
             with section("Publisher", "An app.timer claims due events with a lease, XADDs them in one "
                          "pipeline and marks them published in one UPDATE.").classes("flex-1 min-w-[360px]"):
                 with ui.row().classes("items-end gap-3"):
-                    running = ui.switch("running", value=lab.publisher_running,
-                                        on_change=lambda e: lab.set_publisher_running(e.value)) \
+                    running = ui.switch("running", value=lab.outbox.running,
+                                        on_change=lambda e: lab.outbox.set_running(e.value)) \
                         .mark("outbox-running")
-                    interval = ui.number("Interval (s)", value=lab.publisher_interval_s, min=0.1, max=60, step=0.1) \
+                    interval = ui.number("Interval (s)", value=lab.outbox.interval_s, min=0.1, max=60, step=0.1) \
                         .props("outlined dense").classes("w-28").mark("outbox-interval")
-                    batch = ui.number("Batch size", value=lab.outbox_config.batch_size, min=1, max=5000,
+                    batch = ui.number("Batch size", value=lab.outbox.config.batch_size, min=1, max=5000,
                                       format="%d").props("outlined dense").classes("w-28").mark("outbox-batch")
                     interval.on_value_change(lambda: configure(interval_s=interval.value))
                     batch.on_value_change(lambda: configure(batch_size=batch.value))
@@ -109,18 +109,18 @@ async def outbox_page() -> None:
 
             with section("Break it", "Watch the guarantees hold: nothing is lost, duplicates are absorbed."
                          ).classes("flex-1 min-w-[300px]"):
-                ui.switch("Broker down", value=lab.outbox_faults.broker_down,
-                          on_change=lambda e: setattr(lab.outbox_faults, "broker_down", e.value)) \
+                ui.switch("Broker down", value=lab.outbox.faults.broker_down,
+                          on_change=lambda e: setattr(lab.outbox.faults, "broker_down", e.value)) \
                     .mark("outbox-broker-down")
                 ui.label("Every XADD pipeline fails: attempts grow, each retry waits longer (exponential "
-                         f"backoff with jitter), after {lab.outbox_config.max_attempts} attempts the event is "
+                         f"backoff with jitter), after {lab.outbox.config.max_attempts} attempts the event is "
                          "dead-lettered (failed) until you retry it. Later events of the same user wait behind "
                          "it: per-aggregate order.").classes("text-caption text-grey-8")
-                ui.switch("Crash after publishing, before marking", value=lab.outbox_faults.crash_after_publish,
-                          on_change=lambda e: setattr(lab.outbox_faults, "crash_after_publish", e.value)) \
+                ui.switch("Crash after publishing, before marking", value=lab.outbox.faults.crash_after_publish,
+                          on_change=lambda e: setattr(lab.outbox.faults, "crash_after_publish", e.value)) \
                     .mark("outbox-crash")
                 ui.label("The batch reaches the stream but stays pending, leased to the dead publisher. After "
-                         f"the {lab.outbox_config.lease_s:g} s lease it is published again: a duplicate the "
+                         f"the {lab.outbox.config.lease_s:g} s lease it is published again: a duplicate the "
                          "consumer absorbs by event id.").classes("text-caption text-grey-8")
 
         with section("Over time", "Sampled every second while this page is open."):
@@ -157,8 +157,8 @@ async def outbox_page() -> None:
         add_users.set_visibility(not found)
 
     async def refresh() -> None:
-        status = await lab.outbox_status()
-        running.value = lab.publisher_running
+        status = await lab.outbox.status()
+        running.value = lab.outbox.running
         metrics.text = (
             f"publisher {status['publisher']} · every {status['interval_s']:g} s · batch {status['batch_size']}\n"
             f"pending {status['pending']} · published {status['published']} · failed {status['failed']}\n"
@@ -176,10 +176,10 @@ async def outbox_page() -> None:
             "id": e.id, "occurred": clock(e.occurred_at), "event": short(e.id), "type": e.event_type,
             "aggregate": f"{e.aggregate_type}/{short(e.aggregate_id)}", "status": e.status, "attempts": e.attempts,
             "next": clock(e.next_attempt_at), "lease": e.claimed_by or "", "error": (e.last_error or "")[:80],
-        } for e in await lab.recent_events(20)]
+        } for e in await lab.outbox.recent_events(20)]
         stream_table.rows = [{"entry": s["entry_id"], "event": short(s.get("event_id")), "type": s.get("event_type"),
-                              "aggregate": short(s.get("aggregate_id"))} for s in await lab.stream_tail(10)]
-        state = await lab.consumer_state()
+                              "aggregate": short(s.get("aggregate_id"))} for s in await lab.outbox.stream_tail(10)]
+        state = await lab.outbox.consumer_state()
         if state is not None:
             consumer_label.text = (f"delivered {state.delivered} · applied {state.applied} · "
                                    f"duplicates absorbed {state.duplicates}")
@@ -188,7 +188,7 @@ async def outbox_page() -> None:
 
     async def calculate() -> None:
         try:
-            outcome = await lab.calculate_score(user_select.value, fail_after_write=bool(fail.value))
+            outcome = await lab.outbox.calculate_score(user_select.value, fail_after_write=bool(fail.value))
         except ValidationError as problem:
             write_result.text = f"Nothing written: {problem}"
             notify_error(str(problem))
@@ -206,7 +206,7 @@ async def outbox_page() -> None:
 
     async def burst() -> None:
         try:
-            written = await lab.score_burst(int(burst_size.value or 0))
+            written = await lab.outbox.score_burst(int(burst_size.value or 0))
         except ValidationError as problem:
             notify_error(str(problem))
             return
@@ -225,13 +225,13 @@ async def outbox_page() -> None:
 
     def configure(**values: Any) -> None:
         try:
-            lab.configure_publisher(**{k: (int(v) if k == "batch_size" else float(v)) for k, v in values.items()
+            lab.outbox.configure(**{k: (int(v) if k == "batch_size" else float(v)) for k, v in values.items()
                                        if v is not None})
         except ValidationError as problem:
             notify_error(str(problem))
 
     async def publish_now() -> None:
-        result = await lab.publish_now()
+        result = await lab.outbox.publish_now()
         if result.crashed:
             tick_result.text = (f"Crashed after publishing {result.claimed} events, before marking them: they stay "
                                 "pending and leased until the lease runs out.")
@@ -242,7 +242,7 @@ async def outbox_page() -> None:
         await refresh()
 
     async def retry() -> None:
-        count = await lab.retry_dead_letters()
+        count = await lab.outbox.retry_dead_letters()
         tick_result.text = f"{count} dead-lettered event(s) are pending again."
         await refresh()
 

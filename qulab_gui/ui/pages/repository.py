@@ -8,7 +8,7 @@ from nicegui import ui
 
 from qulab_gui.data.loading import STRATEGIES, SWEEP_SIZES, SWEPT, LoadResult, loaders_source
 from qulab_gui.data.users import ValidationError
-from qulab_gui.lab import NPLUS1_RUN, current_lab
+from qulab_gui.lab import current_lab
 from qulab_gui.ui.frame import frame, notify_error, section
 
 COLORS = {"lazy": "#c62828", "selectin": "#2e7d32", "joined": "#1565c0", "raise": "#6d4c41"}
@@ -167,7 +167,7 @@ async def repository_page() -> None:
     async def add_scores() -> None:
         progress.value = 0
         try:
-            added = await lab.add_sample_scores(int(per_user.value or 0), progress=on_progress)
+            added = await lab.nplus1.add_sample_scores(int(per_user.value or 0), progress=on_progress)
         except ValueError as problem:
             data_status.text = ""
             notify_error(str(problem))
@@ -191,7 +191,7 @@ async def repository_page() -> None:
 
     async def run(strategies: list[str]) -> None:
         try:
-            results = await lab.measure_loading(strategies, n_input.value, on_result=show_result)
+            results = await lab.nplus1.measure(strategies, n_input.value, on_result=show_result)
         except ValidationError as problem:
             notify_error(str(problem))
         else:
@@ -218,14 +218,14 @@ async def repository_page() -> None:
                                 f"in {result.elapsed_s * 1000:,.0f} ms"
 
         try:
-            results = await lab.sweep_loading(n_input.value, on_result=on_point)
+            results = await lab.nplus1.sweep(n_input.value, on_result=on_point)
         except ValidationError as problem:
             notify_error(str(problem))
         else:
             sweep_status.text = f"Sweep finished: {len(results)} runs up to N = {results[-1].n:,}."
 
     def show_running() -> None:  # also while another tab's run holds the lab
-        running.visible = lab.is_busy(NPLUS1_RUN)
+        running.visible = lab.nplus1.running
 
     show_running()
     ui.timer(0.25, show_running)

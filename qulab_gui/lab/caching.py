@@ -1,0 +1,112 @@
+"""Lab 4 · Caching: the read-through cache, its counters, the fail-open switch and the workload."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from qulab_gui.data import profile_edits, samples, workload
+from qulab_gui.data.cache import CachedUserRepository, Listing, Lookup, cache_client
+from qulab_gui.data.repositories import UserRepository
+from qulab_gui.data.users import ValidationError
+
+if TYPE_CHECKING:
+    from .core import Lab
+
+
+def _require_user(user_id: str | None) -> str:
+    if not user_id:
+        raise ValidationError("Pick a user first")
+    return user_id
+
+
+class CachingLab:
+    def __init__(self, lab: Lab) -> None:
+        self.lab = lab
+        self.cache: CachedUserRepository | None = None
+
+    async def start(self) -> None:
+        lab = self.lab
+        assert lab.redis is not None and lab.sessions is not None
+        self.cache = CachedUserRepository(cache_client(lab.redis), lab.sessions, backend=lab.redis.backend)
+        await self.cache.reset_stats()
+
+    async def stop(self) -> None:
+        if self.cache is not None:
+            await self.cache.close()
+
+    async def _cache(self) -> CachedUserRepository:
+        await self.lab.ready()
+        assert self.cache is not None
+        return self.cache
+
+    async def healthy(self) -> bool:
+        """False while the cache is degraded (its client failing, or the simulate switch on)."""
+        return self.cache is None or await self.cache.check()
+
+    def _note_health(self, cache: CachedUserRepository) -> None:
+        """Turn the Redis chip orange at once when a read found the cache failing (the timer confirms)."""
+        if cache.degraded and self.lab.backend_status.get("redis"):
+            self.lab.backend_status = {**self.lab.backend_status, "redis": False}
+
+    async def read(self, family: str, user_id: str | None) -> Lookup:
+        """A profile or latest-score read through the cache, labelled HIT/MISS/ERROR/BYPASS with its latency."""
+        cache = await self._cache()
+        lookup = await cache.read(family, _require_user(user_id))
+        self._note_health(cache)
+        return lookup
+
+    async def invalidate_user(self, user_id: str | None) -> int:
+        return await (await self._cache()).invalidate(_require_user(user_id))
+
+    async def invalidate_all(self) -> int:
+        return await (await self._cache()).invalidate_all()
+
+    async def entries(self, limit: int = 50) -> Listing | None:
+        return await (await self._cache()).entries(limit)
+
+    async def counters(self) -> dict[str, Any]:
+        """The cache's own counters per key family, and Redis' INFO counters on a real server."""
+        cache = await self._cache()
+        return {"families": {family: stats.as_dict() for family, stats in cache.stats.items()},
+                "total": cache.totals().as_dict(), "server": await cache.server_counters(), **self.health()}
+
+    async def reset_counters(self) -> None:
+        await (await self._cache()).reset_stats()
+
+    def health(self) -> dict[str, Any]:
+        cache = self.cache
+        return {"degraded": bool(cache and cache.degraded), "last_error": cache.last_error if cache else None,
+                "pending_invalidations": cache.pending_invalidations if cache else 0,
+                "probe_errors": cache.probe_errors if cache else 0,
+                "simulating_unreachable": bool(cache and cache.simulating_unreachable)}
+
+    async def simulate_unreachable(self, on: bool) -> None:
+        """Point the cache at a closed port (the real fail-open path) or back at Redis; re-check at once."""
+        (await self._cache()).simulate_unreachable(on)
+        await self.lab.refresh_status()
+
+    async def edit_profile(self, user_id: str | None, *, name: str | None = None, years_experience: Any = None,
+                           fail_before_commit: bool = False) -> dict[str, Any]:
+        await self.lab.ready()
+        assert self.lab.sessions is not None
+        return await profile_edits.update_profile(self.lab.sessions, _require_user(user_id), name=name,
+                                                  years_experience=years_experience,
+                                                  fail_before_commit=fail_before_commit)
+
+    async def run_workload(self, reads: Any, skew: Any, *, cold: bool = True,
+                           on_progress: workload.Progress | None = None) -> workload.WorkloadResult:
+        """K Zipf-skewed reads of the latest score, through the cache and uncached, in one run."""
+        try:
+            spec = workload.WorkloadSpec(reads=int(reads), skew=float(skew))
+        except (TypeError, ValueError):
+            raise ValidationError("Reads and skew must be numbers") from None
+        async with self.lab.exclusive("The cache workload"):
+            cache = await self._cache()
+            async with self.lab.session() as session:
+                user_ids = await UserRepository(session).ids(limit=samples.MAX_SAMPLE_USERS)
+            spec.validate(len(user_ids))
+            if cold:
+                await cache.invalidate_all()
+            result = await workload.run_workload(cache, user_ids, spec, on_progress)
+            self._note_health(cache)
+            return result

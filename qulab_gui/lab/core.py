@@ -1,0 +1,230 @@
+"""The Lab: the running application's context, and labs 1 and 2.
+
+`Lab` owns the engine, the session factory, the statement recorder and the Redis connection.
+`start()` runs once at app startup (migrations, Redis probe); `stop()` disposes everything at
+shutdown. NiceGUI does not await async startup handlers, so every public method first waits
+for `ready()`: a page opened during startup simply waits a moment instead of failing.
+
+Pages call the methods below (and those of the lab sections `nplus1`, `caching`, `outbox`)
+with plain values and get plain values or model objects back; they never see a session, a
+query or a Redis command.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from qulab_gui import __version__
+from qulab_gui.data import database, pooling, samples, users
+from qulab_gui.data.database import PoolSettings, StatementRecorder, masked_url
+from qulab_gui.data.models import Base, User
+from qulab_gui.data.redis_client import RedisConnection, connect
+from qulab_gui.settings import Settings
+
+from .caching import CachingLab
+from .outbox import OutboxLab
+from .repository import RepositoryLab
+
+log = logging.getLogger(__name__)
+
+_current: Lab | None = None
+
+
+def current_lab() -> Lab:
+    """The Lab created by `setup()`; tests use it to seed and inspect state."""
+    if _current is None:
+        raise RuntimeError("QuLab is not set up: call qulab_gui.main.setup() first")
+    return _current
+
+
+class Lab:
+    def __init__(self, settings: Settings) -> None:
+        global _current
+        _current = self
+        self.settings = settings
+        self.engine: AsyncEngine | None = None
+        self.sessions: async_sessionmaker[AsyncSession] | None = None
+        self.recorder: StatementRecorder | None = None
+        self.redis: RedisConnection | None = None
+        self.started_at = datetime.now(UTC)
+        self.startup_error: str | None = None
+        self._ready = asyncio.Event()
+        self._busy: set[str] = set()
+        self.last_probe: pooling.ProbeResult | None = None  # shown again when the page is reopened
+        # Last known health per backend (None until checked); the header chips show it.
+        self.backend_status: dict[str, bool | None] = {"database": None, "redis": None}
+        # The labs that need more than the shell, each a section in the module named like its page.
+        self.nplus1 = RepositoryLab(self)
+        self.caching = CachingLab(self)
+        self.outbox = OutboxLab(self)
+
+    # -- lifecycle ------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        try:
+            self.engine = database.create_engine(self.settings.database_url)
+            self.recorder = StatementRecorder(self.engine)
+            self.sessions = database.create_session_factory(self.engine)
+            if self.settings.reset:
+                await database.reset(self.engine)
+            else:
+                await database.migrate(self.engine)
+            self.redis = await connect(self.settings.redis_url)
+            await self.caching.start()
+            self.outbox.start()
+        except Exception as error:
+            self.startup_error = f"{type(error).__name__}: {error}"
+            log.exception("QuLab could not start")
+            raise
+        finally:
+            self._ready.set()
+
+    async def stop(self) -> None:
+        await self.outbox.stop()
+        await self.caching.stop()
+        if self.redis is not None:
+            await self.redis.close()
+        if self.engine is not None:
+            await self.engine.dispose()
+
+    @property
+    def started(self) -> bool:
+        """True once start() has succeeded (timers use it to skip ticks during startup)."""
+        return self._ready.is_set() and not self.startup_error
+
+    async def ready(self) -> None:
+        await self._ready.wait()
+        if self.startup_error:
+            raise RuntimeError(f"QuLab failed to start: {self.startup_error}")
+
+    @asynccontextmanager
+    async def session(self) -> AsyncIterator[AsyncSession]:
+        """One session per task or user action; callers open the transaction they need."""
+        await self.ready()
+        assert self.sessions is not None
+        async with self.sessions() as session:
+            yield session
+
+    @asynccontextmanager
+    async def exclusive(self, name: str) -> AsyncIterator[None]:
+        """Refuse a second run of the same long action while one is going (double clicks)."""
+        if name in self._busy:
+            raise users.ValidationError(f"{name} is already running: wait for it to finish")
+        self._busy.add(name)
+        try:
+            yield
+        finally:
+            self._busy.discard(name)
+
+    def is_busy(self, name: str) -> bool:
+        return name in self._busy
+
+    # -- backends -------------------------------------------------------------------------------
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name if self.engine else "starting"
+
+    @property
+    def database_url(self) -> str:
+        return masked_url(self.settings.database_url)
+
+    @property
+    def redis_backend(self) -> str:
+        return self.redis.backend if self.redis else "starting"
+
+    def pool_status(self) -> dict[str, object]:
+        return pooling.pool_status(self.engine) if self.engine else {}
+
+    async def database_ok(self) -> bool:
+        try:
+            async with self.session() as session:
+                await session.execute(select(1))
+            return True
+        except Exception as error:  # a health check reports, it does not raise
+            log.warning("database check failed: %s", error)
+            return False
+
+    async def refresh_status(self) -> None:
+        """Re-check both backends; run by an app.timer so every open page sees the same state."""
+        if self.started:
+            database_ok, redis_ok = await asyncio.gather(self.database_ok(), self.redis_ok())
+            self.backend_status = {"database": database_ok, "redis": redis_ok}
+
+    async def redis_ok(self) -> bool:
+        try:
+            await self.ready()
+            assert self.redis is not None
+            # a degraded cache (its own client failing, or the lab-4 switch) counts as Redis degraded
+            return bool(await self.redis.client.ping()) and await self.caching.healthy()
+        except Exception as error:
+            log.warning("redis check failed: %s", error)
+            return False
+
+    # -- lab 1: models --------------------------------------------------------------------------
+
+    async def create_user(self, **form: Any) -> User:
+        new = users.NewUser.parse(**form)  # raises ValidationError before any session exists
+        async with self.session() as session:
+            return await users.create_user(session, new)
+
+    async def delete_user(self, user_id: str) -> users.DeletedUser:
+        async with self.session() as session:
+            return await users.delete_user(session, user_id)
+
+    async def list_users(self, limit: int = 200) -> list[User]:
+        async with self.session() as session:
+            return await users.recent_users(session, limit)
+
+    async def count_rows(self) -> dict[str, int]:
+        async with self.session() as session:
+            return {
+                table.name: await session.scalar(select(func.count()).select_from(table)) or 0
+                for table in Base.metadata.sorted_tables
+            }
+
+    async def reset_database(self) -> None:
+        await self.ready()
+        assert self.engine is not None
+        await database.reset(self.engine)
+
+    # -- lab 2: connectivity --------------------------------------------------------------------
+
+    async def load_samples(self, n_users: int, scores_per_user: int = 1, progress: Any = None) -> int:
+        async with self.exclusive("Loading sample data"), self.session() as session:
+            return await samples.load_samples(session, n_users, scores_per_user, progress=progress)
+
+    async def probe_pool(self, sessions: int, pool: PoolSettings, hold_s: float,
+                         on_snapshot: Any = None) -> pooling.ProbeResult:
+        async with self.exclusive("The concurrency probe"):
+            await self.ready()
+            self.last_probe = await pooling.run_probe(self.settings.database_url, sessions, pool, hold_s,
+                                                      on_snapshot)
+            return self.last_probe
+
+    # -- health ---------------------------------------------------------------------------------
+
+    async def health(self) -> dict[str, Any]:
+        db_ok, redis_ok = await asyncio.gather(self.database_ok(), self.redis_ok())
+        self.backend_status = {"database": db_ok, "redis": redis_ok}
+        outbox: dict[str, Any] = {"pending": None, "published": None, "failed": None,
+                                  "oldest_pending_age_s": None}
+        if db_ok:
+            outbox = await self.outbox.counts()
+        outbox.update(self.outbox.publisher_health())
+        return {
+            "status": "ok" if db_ok and redis_ok else "degraded",
+            "version": __version__,
+            "database": {"dialect": self.dialect, "url": self.database_url, "ok": db_ok},
+            "redis": {"backend": self.redis_backend, "url": self.settings.redis_url, "ok": redis_ok},
+            "outbox": outbox,
+            "cache": self.caching.health(),
+        }

@@ -1,0 +1,205 @@
+"""Lab 5 · Outbox: the atomic score write, the publisher and consumer on app.timers, fault switches."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from redis.exceptions import RedisError
+from sqlalchemy import func, select
+
+from qulab_gui.data import score_calculation
+from qulab_gui.data.consumer import ConsumerState, ProjectionConsumer, stream_tail
+from qulab_gui.data.models import DomainEvent
+from qulab_gui.data.outbox import Faults, OutboxPublisher, PublisherConfig, TickResult, default_name, retry_failed
+from qulab_gui.data.users import ValidationError
+
+if TYPE_CHECKING:
+    from .core import Lab
+
+log = logging.getLogger(__name__)
+
+PUBLISH_INTERVAL_S = 0.5  # the publisher's default timer interval
+MAX_BATCHES_PER_TICK = 20  # a backlog drains within a tick, yet a tick stays bounded
+CONSUME_INTERVAL_S = 0.25
+CONSUME_BLOCK_MS = 200  # real Redis: wait this long inside XREADGROUP for new entries
+
+
+class OutboxLab:
+    def __init__(self, lab: Lab) -> None:
+        self.lab = lab
+        self.config = PublisherConfig()
+        self.faults = Faults()
+        self.publisher: OutboxPublisher | None = None
+        self.consumer: ProjectionConsumer | None = None
+        self._timers: dict[str, Any] = {}
+
+    # -- lifecycle: timers from setup(), publisher and consumer once the Lab has its backends -----
+
+    def register_timers(self, timer: Any) -> None:
+        """Called by setup() with NiceGUI's `app.timer`: the publisher and the consumer run on timers.
+
+        An app.timer never overlaps itself; "publish now" shares the publisher's lock, so a manual
+        tick waits for the timer's and the other way round.
+        """
+        self._timers["publisher"] = timer(PUBLISH_INTERVAL_S, self.publish_tick)
+        self._timers["consumer"] = timer(CONSUME_INTERVAL_S, self.consume_tick)
+
+    def start(self) -> None:
+        lab = self.lab
+        assert lab.sessions is not None and lab.redis is not None
+        self.publisher = OutboxPublisher(lab.sessions, lab.redis.client, name=f"app:{default_name()}",
+                                         config=self.config, faults=self.faults)
+        # Its own connection: a blocking XREADGROUP must not hold up the publisher's commands.
+        self.consumer = ProjectionConsumer(lab.redis.new_client(blocking=True))
+
+    async def stop(self) -> None:
+        for timer in self._timers.values():
+            timer.active = False
+        if self.publisher is not None:
+            await self.publisher.stop()
+        if self.consumer is not None:
+            await self.consumer.stop()
+
+    def _started(self) -> bool:
+        return self.lab.started and self.publisher is not None
+
+    # -- publisher and consumer ticks ------------------------------------------------------------
+
+    async def publish_tick(self) -> TickResult | None:
+        """The publisher timer's callback (skipped until the Lab has started)."""
+        if not self._started():
+            return None
+        assert self.publisher is not None
+        return await self.publisher.drain(max_batches=MAX_BATCHES_PER_TICK)
+
+    async def consume_tick(self) -> None:
+        if not self._started():
+            return
+        assert self.consumer is not None and self.lab.redis is not None
+        try:
+            await self.consumer.poll(block_ms=None if self.lab.redis.is_fake else CONSUME_BLOCK_MS)
+        except (RedisError, OSError) as error:  # Redis went away: the next tick tries again
+            log.warning("outbox consumer: %s", error)
+
+    async def publish_now(self) -> TickResult:
+        await self.lab.ready()
+        assert self.publisher is not None
+        return await self.publisher.drain(max_batches=MAX_BATCHES_PER_TICK)
+
+    # -- publisher controls ------------------------------------------------------------------------
+
+    @property
+    def running(self) -> bool:
+        timer = self._timers.get("publisher")
+        return bool(timer is not None and timer.active)
+
+    def set_running(self, running: bool) -> None:
+        timer = self._timers.get("publisher")
+        if timer is not None:
+            timer.active = running
+
+    @property
+    def interval_s(self) -> float:
+        timer = self._timers.get("publisher")
+        return float(timer.interval) if timer is not None else PUBLISH_INTERVAL_S
+
+    def configure(self, *, interval_s: float | None = None, batch_size: int | None = None) -> None:
+        if interval_s is not None:
+            if not 0.1 <= interval_s <= 60:
+                raise ValidationError("The publisher interval must be between 0.1 and 60 seconds")
+            timer = self._timers.get("publisher")
+            if timer is not None:
+                timer.interval = interval_s
+        if batch_size is not None:
+            if not 1 <= batch_size <= 5000:
+                raise ValidationError("The batch size must be between 1 and 5,000 events")
+            self.config.batch_size = batch_size
+
+    async def retry_dead_letters(self) -> int:
+        async with self.lab.session() as session:
+            return await retry_failed(session)
+
+    # -- the write side ----------------------------------------------------------------------------
+
+    async def calculate_score(self, user_id: str | None, *, fail_after_write: bool = False
+                              ) -> score_calculation.ScoreRecorded | score_calculation.RolledBack:
+        """Score row + AIRScoreCalculated event in one transaction; with the failure switch, the proof
+        that neither row exists afterwards (counted in a fresh session)."""
+        if not user_id:
+            raise ValidationError("Pick a user first")
+        await self.lab.ready()
+        assert self.lab.sessions is not None
+        try:
+            return await score_calculation.record_score(self.lab.sessions, user_id,
+                                                        fail_after_write=fail_after_write)
+        except score_calculation.SimulatedFailure as failure:
+            async with self.lab.session() as session:
+                scores, events = await score_calculation.rows_for(session, failure.score_id, failure.event_id)
+            return score_calculation.RolledBack(failure.score_id, failure.event_id, scores, events)
+
+    async def score_burst(self, count: int) -> int:
+        async with self.lab.exclusive("A burst of scores"):
+            await self.lab.ready()
+            assert self.lab.sessions is not None
+            return len(await score_calculation.record_burst(self.lab.sessions, count))
+
+    # -- what the page and /api/health show ----------------------------------------------------------
+
+    async def recent_events(self, limit: int = 30) -> list[DomainEvent]:
+        async with self.lab.session() as session:
+            query = select(DomainEvent).order_by(DomainEvent.occurred_at.desc(), DomainEvent.id.desc()).limit(limit)
+            return list(await session.scalars(query))
+
+    async def stream_tail(self, count: int = 10) -> list[dict[str, str]]:
+        await self.lab.ready()
+        assert self.lab.redis is not None
+        return await stream_tail(self.lab.redis.client, count)
+
+    async def consumer_state(self) -> ConsumerState | None:
+        if not self._started():
+            return None
+        assert self.consumer is not None
+        try:
+            return await self.consumer.state()
+        except (RedisError, OSError) as error:
+            log.warning("outbox consumer state: %s", error)
+            return None
+
+    def publisher_health(self) -> dict[str, Any]:
+        """What /api/health and the page show about the publisher itself."""
+        stats = self.publisher.stats if self.publisher else None
+        last = stats.last_tick if stats else None
+        return {
+            "publisher": "running" if self.running else "paused",
+            "interval_s": self.interval_s,
+            "batch_size": self.config.batch_size,
+            "published_per_s": round(stats.published_per_s(), 1) if stats else 0.0,
+            "published_total": stats.published if stats else 0,
+            "broker_failures": stats.broker_failures if stats else 0,
+            "dead_lettered": stats.dead_lettered if stats else 0,
+            "crashes": stats.crashes if stats else 0,
+            "last_tick_ms": round(last.duration_s * 1000, 1) if last else None,
+            "last_tick_error": last.error if last else None,
+            "latency_p50_ms": stats.latency_ms(50) if stats else None,
+            "latency_p95_ms": stats.latency_ms(95) if stats else None,
+        }
+
+    async def counts(self) -> dict[str, Any]:
+        """Events per status and the age of the oldest pending one, read from the table."""
+        async with self.lab.session() as session:
+            rows = await session.execute(select(DomainEvent.status, func.count()).group_by(DomainEvent.status))
+            counts = {status: n for status, n in rows.all()}
+            oldest = await session.scalar(
+                select(func.min(DomainEvent.occurred_at)).where(DomainEvent.status == "pending"))
+        age = (datetime.now(UTC) - oldest).total_seconds() if oldest else None
+        return {
+            "pending": counts.get("pending", 0),
+            "published": counts.get("published", 0),
+            "failed": counts.get("failed", 0),
+            "oldest_pending_age_s": round(age, 3) if age is not None else None,
+        }
+
+    async def status(self) -> dict[str, Any]:
+        return {**await self.counts(), **self.publisher_health()}

@@ -1,0 +1,50 @@
+"""Lab 3 · Repository & N+1: run the loading strategies and the sweep for the page."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from qulab_gui.data import loading, samples
+from qulab_gui.data.loading import LoadResult
+
+if TYPE_CHECKING:
+    from .core import Lab
+
+RUN = "The N+1 measurement"  # one run or sweep at a time
+
+
+class RepositoryLab:
+    def __init__(self, lab: Lab) -> None:
+        self.lab = lab
+
+    @property
+    def running(self) -> bool:
+        return self.lab.is_busy(RUN)
+
+    async def add_sample_scores(self, per_user: int, progress: Any = None) -> int:
+        async with self.lab.exclusive("Loading sample data"), self.lab.session() as session:
+            return await samples.add_scores(session, per_user, progress=progress)
+
+    async def measure(self, strategies: Sequence[str], n: Any, on_result: Any = None) -> list[LoadResult]:
+        """Load the first N users with each strategy; `on_result` sees every result as it completes."""
+        async with self.lab.exclusive(RUN):
+            n = await self._checked_n(n)
+            return await self._run_plan([(strategy, n) for strategy in strategies], on_result)
+
+    async def sweep(self, up_to: Any, on_result: Any = None) -> list[LoadResult]:
+        """Lazy, selectin and joined at N = 10, 50, 100, 500, ... up to `up_to`, point by point."""
+        async with self.lab.exclusive(RUN):
+            up_to = await self._checked_n(up_to)
+            return await self._run_plan(loading.sweep_plan(up_to), on_result)
+
+    async def _checked_n(self, n: Any) -> int:
+        async with self.lab.session() as session:
+            return loading.check_n(n, await loading.count_users(session))
+
+    async def _run_plan(self, plan: list[tuple[str, int]], on_result: Any) -> list[LoadResult]:
+        lab = self.lab
+        if loading.needs_app_engine(lab.settings.database_url):
+            assert lab.sessions is not None and lab.recorder is not None
+            return await loading.run_plan(lab.sessions, lab.recorder, plan, on_result)
+        return await loading.run_plan_off_loop(lab.settings.database_url, plan, on_result)
