@@ -79,8 +79,11 @@ class Base(AsyncAttrs, DeclarativeBase):
 
 
 class TimestampMixin:
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), server_default=func.now())
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), server_default=func.now(), onupdate=utcnow)
+    # The server default covers rows inserted by other programs; the ORM sets the time itself
+    # because SQLite's CURRENT_TIMESTAMP has whole seconds, too coarse to order scores by.
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), server_default=func.now(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), server_default=func.now(), default=utcnow,
+                                                 onupdate=utcnow)
 
 
 class User(TimestampMixin, Base):

@@ -43,7 +43,7 @@ async def test_fetch_is_labelled_miss_then_hit_and_counted(user: User) -> None:
     assert "loaded from the database, then cached" in text_of(user, "profile-result")
     assert (await fetch(user, "profile")).startswith("HIT · ")
     assert "served from Redis" in text_of(user, "profile-result")
-    await user.should_see("1 key(s) under qulab:cache:", retries=30)
+    await user.should_see("1 key(s) under qulab:cache:", retries=50)
     assert text_of(user, "stat-profile-hits") == "1"
     assert text_of(user, "stat-profile-misses") == "1"
     assert text_of(user, "stat-profile-hit_ratio") == "50.0%"
@@ -71,7 +71,7 @@ async def test_no_score_yet_is_a_negative_hit(user: User) -> None:
     assert (await fetch(user, "score")).startswith("MISS")
     assert (await fetch(user, "score")).startswith("HIT")
     assert "no score yet" in text_of(user, "score-result")
-    await user.should_see("1 key(s) under qulab:cache:", retries=30)
+    await user.should_see("1 key(s) under qulab:cache:", retries=50)
     assert user.find(marker="cache-keys").elements.pop().rows[0]["value"] == "nothing (negative)"
     assert text_of(user, "stat-score-negative_hits") == "1"
 
@@ -83,13 +83,13 @@ async def test_edit_invalidates_after_commit_and_rollback_does_not(user: User) -
     user.find(marker="edit-years").elements.pop().value = 42
     user.find(marker="fail-before-commit").elements.pop().value = True
     user.find(marker="save-profile").click()
-    await user.should_see("Rolled back", retries=30)
+    await user.should_see("Rolled back", retries=50)
     assert (await fetch(user, "profile")).startswith("HIT")  # still cached, and still right
     assert "42 years" not in text_of(user, "profile-result")
 
     user.find(marker="fail-before-commit").elements.pop().value = False
     user.find(marker="save-profile").click()
-    await user.should_see("profile key was invalidated after the commit", retries=30)
+    await user.should_see("profile key was invalidated after the commit", retries=50)
     assert (await fetch(user, "profile")).startswith("MISS")
     assert "42 years of experience" in text_of(user, "profile-result")
 
@@ -99,11 +99,11 @@ async def test_new_score_invalidates_the_cached_score_and_rollback_does_not(user
     assert (await fetch(user, "score")).startswith("MISS")
     user.find(marker="fail-before-commit").elements.pop().value = True
     user.find(marker="new-score").click()
-    await user.should_see("Rolled back: 0 score row(s) exist afterwards", retries=30)
+    await user.should_see("Rolled back: 0 score row(s) exist afterwards", retries=50)
     assert (await fetch(user, "score")).startswith("HIT")
     user.find(marker="fail-before-commit").elements.pop().value = False
     user.find(marker="new-score").click()
-    await user.should_see("score key was invalidated", retries=30)
+    await user.should_see("score key was invalidated", retries=50)
     assert (await fetch(user, "score")).startswith("MISS")
 
 
@@ -112,23 +112,23 @@ async def test_fail_open_switch_serves_from_database_and_recovers(user: User) ->
     assert (await fetch(user, "profile")).startswith("MISS")
 
     user.find(marker="simulate-down").click()
-    await user.should_see("Redis is unreachable: the keys cannot be listed", retries=30)
+    await user.should_see("Redis is unreachable: the keys cannot be listed", retries=50)
     assert (await fetch(user, "profile")).startswith("ERROR")  # a real ConnectionError on this read
     assert "served by the database" in text_of(user, "profile-result")
     assert "<" in text_of(user, "profile-result")  # the profile itself was still answered
     assert (await fetch(user, "profile")).startswith("BYPASS")  # the breaker spares the next reads
-    await user.should_see("Cache degraded: ConnectionError", retries=30)
+    await user.should_see("Cache degraded: ConnectionError", retries=50)
     assert lab.backend_status["redis"] is False
     await user.should_see("fakeredis (embedded) · degraded", retries=40)  # the header chip, filled orange
     health = (await user.http_client.get("/api/health")).json()
     assert health["status"] == "degraded" and health["cache"]["simulating_unreachable"] is True
-    await user.should_see("1 read(s) that skipped Redis", retries=30)
+    await user.should_see("1 read(s) that skipped Redis", retries=50)
     assert (text_of(user, "stat-profile-errors"), text_of(user, "stat-profile-bypassed")) == ("1", "1")
 
     user.find(marker="simulate-down").click()
-    await user.should_not_see("Redis is unreachable", retries=30)
+    await user.should_not_see("Redis is unreachable", retries=50)
     assert (await fetch(user, "profile")).startswith("HIT")  # the entry cached before the outage
-    await user.should_not_see("Cache degraded", retries=30)
+    await user.should_not_see("Cache degraded", retries=50)
     health = (await user.http_client.get("/api/health")).json()
     assert health["status"] == "ok" and lab.backend_status["redis"] is True
     await user.should_not_see("fakeredis (embedded) · degraded", retries=40)
@@ -138,13 +138,13 @@ async def test_invalidate_user_and_everything(user: User) -> None:
     await open_with_users(user)
     await fetch(user, "profile")
     await fetch(user, "score")
-    await user.should_see("2 key(s) under qulab:cache:", retries=30)
+    await user.should_see("2 key(s) under qulab:cache:", retries=50)
     user.find(marker="invalidate-user").click()
-    await user.should_see("0 key(s) under qulab:cache:", retries=30)
+    await user.should_see("0 key(s) under qulab:cache:", retries=50)
     assert (await fetch(user, "profile")).startswith("MISS")
-    await user.should_see("1 key(s) under qulab:cache:", retries=30)
+    await user.should_see("1 key(s) under qulab:cache:", retries=50)
     user.find(marker="invalidate-all").click()
-    await user.should_see("0 key(s) under qulab:cache:", retries=30)
+    await user.should_see("0 key(s) under qulab:cache:", retries=50)
 
 
 async def test_workload_charts_hit_ratio_and_latency(user: User) -> None:
@@ -152,7 +152,7 @@ async def test_workload_charts_hit_ratio_and_latency(user: User) -> None:
     user.find(marker="workload-reads").elements.pop().value = 400
     user.find(marker="run-workload").click()
     await user.should_see("400 reads over 50 users", retries=150)
-    await user.should_see("ms predicted", retries=30)
+    await user.should_see("ms predicted", retries=50)
     series = {s["name"]: s["data"] for s in user.find(ui.echart).elements.pop().options["series"]}
     assert [x for x, _ in series["hit ratio"]] == list(range(20, 401, 20))
     assert 0 < series["hit ratio"][-1][1] < 100
@@ -164,9 +164,9 @@ async def test_bad_input_is_refused_with_a_message(user: User) -> None:
     await open_caching(user)
     await user.should_see("Load 1,000 sample users")
     user.find(marker="fetch-profile").click()
-    await user.should_see("Pick a user first", retries=30)
+    await user.should_see("Pick a user first", retries=50)
     user.find(marker="run-workload").click()
-    await user.should_see("There are no users: load sample data first", retries=30)
+    await user.should_see("There are no users: load sample data first", retries=50)
 
 
 async def test_redis_gone_mid_run_breaks_no_page_and_recovers(user: User) -> None:
@@ -179,8 +179,8 @@ async def test_redis_gone_mid_run_breaks_no_page_and_recovers(user: User) -> Non
                             ("/connectivity", "2 · Connectivity & pooling"), ("/repository", "3 · Repository & N+1"),
                             ("/outbox", "5 · Outbox"), ("/caching", "4 · Caching")):
             await user.open(path)
-            await user.should_see(title, retries=30)
-        await user.should_see("Redis is unreachable: the keys cannot be listed", retries=30)
+            await user.should_see(title, retries=50)
+        await user.should_see("Redis is unreachable: the keys cannot be listed", retries=50)
         assert (await fetch(user, "profile")).startswith("ERROR")
         assert "<" in text_of(user, "profile-result")  # answered by the database
         health = (await user.http_client.get("/api/health")).json()

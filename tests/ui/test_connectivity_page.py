@@ -28,7 +28,7 @@ async def test_bad_sample_size_is_refused(user: User) -> None:
     await user.open("/connectivity")
     user.find(marker="sample-users").elements.pop().value = 0
     user.find(marker="load-samples").click()
-    await user.should_see("Number of users must be between 1 and", retries=20)
+    await user.should_see("Number of users must be between 1 and", retries=50)
     assert (await lab.count_rows())["users"] == 0
 
 
@@ -54,4 +54,4 @@ async def test_probe_refuses_bad_settings(user: User) -> None:
     await user.open("/connectivity")
     user.find(marker="probe-sessions").elements.pop().value = 500
     user.find(marker="run-probe").click()
-    await user.should_see("Concurrent sessions must be between 1 and 200", retries=20)
+    await user.should_see("Concurrent sessions must be between 1 and 200", retries=50)

@@ -18,7 +18,7 @@ async def test_create_user_appears_in_the_table(user: User) -> None:
     await user.open("/models")
     await fill_form(user, "Ada@Example.org", "Ada Lovelace")
     user.find(marker="create-user").click()
-    await user.should_see("Created ada@example.org", retries=20)
+    await user.should_see("Created ada@example.org", retries=50)
     table = user.find(marker="users-table").elements.pop()
     assert [row["email"] for row in table.rows] == ["ada@example.org"]
     assert (await lab.count_rows())["users"] == 1
@@ -34,7 +34,7 @@ async def test_bad_input_shows_a_message_and_writes_nothing(user: User, email, n
     await user.open("/models")
     await fill_form(user, email, name, years)
     user.find(marker="create-user").click()
-    await user.should_see(message, retries=20)
+    await user.should_see(message, retries=50)
     assert (await lab.count_rows())["users"] == 0
 
 
@@ -45,7 +45,7 @@ async def test_duplicate_email_is_refused_clearly(user: User) -> None:
     await user.open("/models")
     await fill_form(user, "ADA@example.org", "Another Ada")
     user.find(marker="create-user").click()
-    await user.should_see("A user with email ada@example.org already exists", retries=20)
+    await user.should_see("A user with email ada@example.org already exists", retries=50)
     assert (await lab.count_rows())["users"] == 1
 
 
@@ -53,12 +53,12 @@ async def test_delete_shows_what_the_cascade_removed(user: User) -> None:
     lab = await lab_ready()
     await lab.load_samples(1, scores_per_user=2)
     await user.open("/models")
-    await user.should_see("1 users · 3 assessments · 2 scores", retries=30)  # the page has loaded its rows
+    await user.should_see("1 users · 3 assessments · 2 scores", retries=50)  # the page has loaded its rows
     table = user.find(marker="users-table").elements.pop()
     table.selected = [table.rows[0]]
     user.find(marker="delete-user").click()
     user.find(marker="delete-confirm").click()
-    await user.should_see("the cascade removed 3 assessment(s) and 2 score(s)", retries=20)
+    await user.should_see("the cascade removed 3 assessment(s) and 2 score(s)", retries=50)
     rows = await lab.count_rows()
     assert (rows["users"], rows["assessments"], rows["air_scores"]) == (0, 0, 0)
 
@@ -71,7 +71,7 @@ async def test_reset_needs_confirmation_then_empties_the_database(user: User) ->
     await user.should_see("recreate the schema?")
     assert (await lab.count_rows())["users"] == 5  # opening the dialog changed nothing
     user.find(marker="reset-confirm").click()
-    await user.should_see("Database reset", retries=20)
+    await user.should_see("Database reset", retries=50)
     assert (await lab.count_rows())["users"] == 0
 
 

@@ -32,7 +32,7 @@ async def test_failure_after_writing_leaves_neither_row_and_success_writes_both(
 
     user.find(marker="outbox-fail").click()
     user.find(marker="outbox-calculate").click()
-    await user.should_see("Rolled back", retries=20)
+    await user.should_see("Rolled back", retries=50)
     await user.should_see("air_scores with id")
     text = user.find(marker="outbox-write-result").elements.pop().text
     assert ": 0, domain_events with id" in text and text.endswith(": 0.")
@@ -40,7 +40,7 @@ async def test_failure_after_writing_leaves_neither_row_and_success_writes_both(
 
     user.find(marker="outbox-fail").click()
     user.find(marker="outbox-calculate").click()
-    await user.should_see("Committed score", retries=20)
+    await user.should_see("Committed score", retries=50)
     after = await lab.count_rows()
     assert after["air_scores"] == before["air_scores"] + 1
     assert after["domain_events"] == before["domain_events"] + 1
@@ -52,17 +52,17 @@ async def test_publish_now_delivers_to_the_stream_and_the_consumer(user: User) -
     lab = await open_page(user)
     user.find(marker="outbox-burst-size").elements.pop().value = 3
     user.find(marker="outbox-burst").click()
-    await user.should_see("Committed 3 scores", retries=20)
+    await user.should_see("Committed 3 scores", retries=50)
     assert {r["status"] for r in table_rows(user, "outbox-events")} == {"pending"}
 
     user.find(marker="outbox-publish-now").click()
-    await user.should_see("Claimed 3, published 3.", retries=20)
+    await user.should_see("Claimed 3, published 3.", retries=50)
     assert {r["status"] for r in table_rows(user, "outbox-events")} == {"published"}
     stream = table_rows(user, "outbox-stream")
     assert len(stream) == 3 and all(r["type"] == "AIRScoreCalculated" for r in stream)
 
     await lab.outbox.consume_tick()
-    await user.should_see("applied 3 · duplicates absorbed 0", retries=30)
+    await user.should_see("applied 3 · duplicates absorbed 0", retries=50)
     assert len(table_rows(user, "outbox-projection")) >= 1
     chart = user.find(ui.echart).elements.pop().options
     assert chart["series"][1]["data"][-1][1] == 3  # published
@@ -74,38 +74,38 @@ async def test_fault_switches_back_off_dead_letter_retry_and_duplicates_are_abso
     lab.outbox.config.max_attempts = 2
     lab.outbox.config.lease_s = 1.0
     user.find(marker="outbox-calculate").click()
-    await user.should_see("Committed score", retries=20)
+    await user.should_see("Committed score", retries=50)
 
     user.find(marker="outbox-broker-down").click()
     assert lab.outbox.faults.broker_down
     user.find(marker="outbox-publish-now").click()
-    await user.should_see("the broker failed", retries=20)
+    await user.should_see("the broker failed", retries=50)
     [row] = table_rows(user, "outbox-events")
     assert (row["status"], row["attempts"]) == ("pending", 1) and "broker down" in row["error"]
     await asyncio.sleep(0.1)
     user.find(marker="outbox-publish-now").click()
-    await user.should_see("dead-lettered 1", retries=20)
+    await user.should_see("dead-lettered 1", retries=50)
     assert table_rows(user, "outbox-events")[0]["status"] == "failed"
 
     user.find(marker="outbox-broker-down").click()
     user.find(marker="outbox-crash").click()
     user.find(marker="outbox-retry").click()
-    await user.should_see("1 dead-lettered event(s) are pending again", retries=20)
+    await user.should_see("1 dead-lettered event(s) are pending again", retries=50)
     user.find(marker="outbox-publish-now").click()
-    await user.should_see("Crashed after publishing 1 events", retries=20)
+    await user.should_see("Crashed after publishing 1 events", retries=50)
     [row] = table_rows(user, "outbox-events")
     assert row["status"] == "pending" and row["lease"] == lab.outbox.publisher.name
     assert len(table_rows(user, "outbox-stream")) == 1  # on the stream, yet not marked
 
     user.find(marker="outbox-crash").click()
     user.find(marker="outbox-publish-now").click()
-    await user.should_see("Claimed 0, published 0.", retries=20)  # the lease still holds
+    await user.should_see("Claimed 0, published 0.", retries=50)  # the lease still holds
     await asyncio.sleep(1.05)
     user.find(marker="outbox-publish-now").click()
-    await user.should_see("Claimed 1, published 1.", retries=20)
+    await user.should_see("Claimed 1, published 1.", retries=50)
     assert len(table_rows(user, "outbox-stream")) == 2  # published twice: at least once
     await lab.outbox.consume_tick()
-    await user.should_see("applied 1 · duplicates absorbed 1", retries=30)
+    await user.should_see("applied 1 · duplicates absorbed 1", retries=50)
 
 
 async def test_publisher_controls_pause_resume_and_reject_bad_settings(user: User) -> None:
@@ -151,4 +151,4 @@ async def test_bad_input_is_refused_with_a_message_and_writes_nothing(user: User
         await asyncio.sleep(0.1)
     assert len(user.find(marker="outbox-user").elements.pop().options) == 20
     user.find(marker="outbox-calculate").click()
-    await user.should_see("Committed score", retries=20)
+    await user.should_see("Committed score", retries=50)

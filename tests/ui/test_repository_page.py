@@ -74,9 +74,9 @@ async def test_bad_n_gets_a_clear_message_and_runs_nothing(user: User) -> None:
                          (31, "N = 31 is more than the 30 users in the table"), (None, "whole number")):
         user.find(marker="n").elements.pop().value = bad
         user.find(marker="run-all").click()
-        await user.should_see(message, retries=30)
+        await user.should_see(message, retries=50)
     user.find(marker="run-sweep").click()
-    await user.should_see("whole number", retries=30)
+    await user.should_see("whole number", retries=50)
     assert user.find(marker="results-table").elements.pop().rows == []
     assert all(not series["data"] for series in chart(user, "sweep-statements").options["series"])
 
@@ -87,7 +87,7 @@ async def test_empty_table_says_to_add_users_first(user: User) -> None:
     await user.should_see("add sample users to begin")
     user.find(marker="n").elements.pop().value = 10
     user.find(marker="run-one").click()
-    await user.should_see("The users table is empty: add sample users first", retries=30)
+    await user.should_see("The users table is empty: add sample users first", retries=50)
 
 
 async def test_second_click_while_running_is_refused_politely(user: User) -> None:
@@ -96,7 +96,7 @@ async def test_second_click_while_running_is_refused_politely(user: User) -> Non
     user.find(marker="n").elements.pop().value = 300
     user.find(marker="run-sweep").click()
     user.find(marker="run-all").click()  # the sweep holds the lab: this one is turned away
-    await user.should_see("The N+1 measurement is already running: wait for it to finish", retries=30)
+    await user.should_see("The N+1 measurement is already running: wait for it to finish", retries=50)
     await user.should_see("Sweep finished: 12 runs up to N = 300", retries=300)
     assert not lab.is_busy("The N+1 measurement")
     assert user.find(marker="results-table").elements.pop().rows == []  # the refused run measured nothing
