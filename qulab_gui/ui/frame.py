@@ -82,6 +82,12 @@ def notify_error(message: str) -> None:
     ui.notify(message, type="negative", position="top", multi_line=True, close_button=True)
 
 
+def table_column(name: str, label: str, *, field: str | None = None, align: str = "left",
+                 sortable: bool = False) -> dict[str, object]:
+    """One `ui.table` column; the row field defaults to the column's name."""
+    return {"name": name, "label": label, "field": field or name, "align": align, "sortable": sortable}
+
+
 def section(title: str, caption: str = "") -> ui.card:
     """A titled card; pages are built from a few of these."""
     card = ui.card().classes("w-full")

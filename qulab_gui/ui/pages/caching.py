@@ -14,7 +14,7 @@ from qulab_gui.data.score_calculation import ScoreRecorded
 from qulab_gui.data.users import ValidationError
 from qulab_gui.data.workload import WorkloadPoint, WorkloadResult
 from qulab_gui.lab import current_lab
-from qulab_gui.ui.frame import frame, notify_error, section
+from qulab_gui.ui.frame import frame, notify_error, section, table_column
 
 OUTCOME_STYLE = {  # label, colour, what happened
     HIT: ("HIT", "positive", "served from Redis"),
@@ -27,15 +27,15 @@ STAT_ROWS = [("hits", "Hits"), ("negative_hits", "… of which cached “nothing
              ("stale", "Stale loads not cached"), ("errors", "Redis errors"), ("bypassed", "Bypassed (breaker open)"),
              ("invalidations", "Invalidations"), ("mean_load_ms", "Mean load (ms)")]
 KEY_COLUMNS = [
-    {"name": "key", "label": "Key", "field": "key", "align": "left"},
-    {"name": "ttl", "label": "TTL left (s)", "field": "ttl", "align": "right"},
-    {"name": "value", "label": "Value", "field": "value", "align": "left"},
+    table_column("key", "Key"),
+    table_column("ttl", "TTL left (s)", align="right"),
+    table_column("value", "Value"),
 ]
 HISTORY_COLUMNS = [
-    {"name": "at", "label": "Time", "field": "at", "align": "left"},
-    {"name": "read", "label": "Read", "field": "read", "align": "left"},
-    {"name": "outcome", "label": "Outcome", "field": "outcome", "align": "left"},
-    {"name": "ms", "label": "Latency (ms)", "field": "ms", "align": "right"},
+    table_column("at", "Time"),
+    table_column("read", "Read"),
+    table_column("outcome", "Outcome"),
+    table_column("ms", "Latency (ms)", align="right"),
 ]
 KEYS_SHOWN = 20
 FORMULA = "T_avg = H·T_cache + (1 − H)·(T_cache + T_db)"

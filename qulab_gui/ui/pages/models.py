@@ -6,15 +6,15 @@ from qulab_gui.data.introspection import er_diagram, model_source
 from qulab_gui.data.scoring import EDUCATION_LEVELS, OCCUPATIONS
 from qulab_gui.data.users import ValidationError
 from qulab_gui.lab import current_lab
-from qulab_gui.ui.frame import frame, notify_error, section
+from qulab_gui.ui.frame import frame, notify_error, section, table_column
 
 USER_COLUMNS = [
-    {"name": "email", "label": "Email", "field": "email", "align": "left", "sortable": True},
-    {"name": "name", "label": "Name", "field": "name", "align": "left", "sortable": True},
-    {"name": "occupation", "label": "Occupation", "field": "occupation", "align": "left"},
-    {"name": "education", "label": "Education", "field": "education_level", "align": "left"},
-    {"name": "years", "label": "Years", "field": "years_experience", "sortable": True},
-    {"name": "created", "label": "Created (UTC)", "field": "created", "align": "left", "sortable": True},
+    table_column("email", "Email", sortable=True),
+    table_column("name", "Name", sortable=True),
+    table_column("occupation", "Occupation"),
+    table_column("education", "Education", field="education_level"),
+    table_column("years", "Years", field="years_experience", align="right", sortable=True),
+    table_column("created", "Created (UTC)", sortable=True),
 ]
 
 

@@ -11,29 +11,29 @@ from nicegui import ui
 from qulab_gui.data.score_calculation import RolledBack
 from qulab_gui.data.users import ValidationError
 from qulab_gui.lab import current_lab
-from qulab_gui.ui.frame import frame, notify_error, section
+from qulab_gui.ui.frame import frame, notify_error, section, table_column
 
 HISTORY_POINTS = 180
 EVENT_COLUMNS = [
-    {"name": "occurred", "label": "Occurred (UTC)", "field": "occurred", "align": "left"},
-    {"name": "event", "label": "Event", "field": "event", "align": "left"},
-    {"name": "type", "label": "Type", "field": "type", "align": "left"},
-    {"name": "aggregate", "label": "Aggregate", "field": "aggregate", "align": "left"},
-    {"name": "status", "label": "Status", "field": "status", "align": "left"},
-    {"name": "attempts", "label": "Attempts", "field": "attempts"},
-    {"name": "next", "label": "Next attempt", "field": "next", "align": "left"},
-    {"name": "lease", "label": "Leased to", "field": "lease", "align": "left"},
-    {"name": "error", "label": "Last error", "field": "error", "align": "left"},
+    table_column("occurred", "Occurred (UTC)"),
+    table_column("event", "Event"),
+    table_column("type", "Type"),
+    table_column("aggregate", "Aggregate"),
+    table_column("status", "Status"),
+    table_column("attempts", "Attempts", align="right"),
+    table_column("next", "Next attempt"),
+    table_column("lease", "Leased to"),
+    table_column("error", "Last error"),
 ]
 STREAM_COLUMNS = [
-    {"name": "entry", "label": "Stream entry", "field": "entry", "align": "left"},
-    {"name": "event", "label": "event_id", "field": "event", "align": "left"},
-    {"name": "type", "label": "event_type", "field": "type", "align": "left"},
-    {"name": "aggregate", "label": "aggregate_id", "field": "aggregate", "align": "left"},
+    table_column("entry", "Stream entry"),
+    table_column("event", "event_id"),
+    table_column("type", "event_type"),
+    table_column("aggregate", "aggregate_id"),
 ]
 PROJECTION_COLUMNS = [
-    {"name": "user", "label": "User", "field": "user", "align": "left"},
-    {"name": "score", "label": "Latest AIR score downstream", "field": "score"},
+    table_column("user", "User"),
+    table_column("score", "Latest AIR score downstream", align="right"),
 ]
 
 

@@ -9,21 +9,21 @@ from nicegui import ui
 from qulab_gui.data.loading import STRATEGIES, SWEEP_SIZES, SWEPT, LoadResult, loaders_source
 from qulab_gui.data.users import ValidationError
 from qulab_gui.lab import current_lab
-from qulab_gui.ui.frame import frame, notify_error, section
+from qulab_gui.ui.frame import frame, notify_error, section, table_column
 
 COLORS = {"lazy": "#c62828", "selectin": "#2e7d32", "joined": "#1565c0", "raise": "#6d4c41"}
 RESULT_COLUMNS = [
-    {"name": "strategy", "label": "Strategy", "field": "strategy", "align": "left"},
-    {"name": "statements", "label": "Statements", "field": "statements"},
-    {"name": "theory", "label": "Theory says", "field": "theory"},
-    {"name": "ms", "label": "Time (ms)", "field": "ms"},
-    {"name": "rows", "label": "Rows fetched", "field": "rows"},
-    {"name": "per_user", "label": "Rows per user", "field": "per_user"},
-    {"name": "loaded", "label": "Loaded (users / scores / assessments)", "field": "loaded", "align": "left"},
+    table_column("strategy", "Strategy"),
+    table_column("statements", "Statements", align="right"),
+    table_column("theory", "Theory says", align="right"),
+    table_column("ms", "Time (ms)", align="right"),
+    table_column("rows", "Rows fetched", align="right"),
+    table_column("per_user", "Rows per user", align="right"),
+    table_column("loaded", "Loaded (users / scores / assessments)"),
 ]
 SHAPE_COLUMNS = [
-    {"name": "count", "label": "Ran", "field": "count"},
-    {"name": "sql", "label": "Statement shape (literals and IN-lists folded)", "field": "sql", "align": "left"},
+    table_column("count", "Ran", align="right"),
+    table_column("sql", "Statement shape (literals and IN-lists folded)"),
 ]
 
 
