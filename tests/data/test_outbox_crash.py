@@ -62,7 +62,7 @@ async def check_relay_takeover(sessions, redis: Redis, database_url: str, broker
     rows = await add_events(sessions, aggregates=8, per_aggregate=20)  # 160 events, 4 batches
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
     relay = subprocess.Popen(
-        [sys.executable, "-m", "qulab_gui.data.outbox", "--database-url", database_url, "--redis-url", broker_url,
+        [sys.executable, "-m", "qulab_gui.data.relay", "--database-url", database_url, "--redis-url", broker_url,
          "--name", "doomed-relay", "--batch-size", str(BATCH), "--lease-s", str(LEASE_S), "--interval-s", "0.01",
          "--hold-after-publish-s", "60", "--hold-from-tick", "2"],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
