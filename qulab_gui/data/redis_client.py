@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit, urlunsplit
 
 import fakeredis
 from redis.asyncio import Redis
@@ -54,6 +55,17 @@ class RedisConnection:
         self._extra.clear()
 
 
+def masked_url(url: str) -> str:
+    """A Redis URL fit to show: any password replaced by ***."""
+    parts = urlsplit(url)
+    if not parts.password:
+        return url
+    user = parts.username or ""
+    host = parts.hostname or ""
+    port = f":{parts.port}" if parts.port else ""
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}{port}"))
+
+
 def fake_connection(reason: str = "", url: str = FAKE) -> RedisConnection:
     server = fakeredis.FakeServer()
     client = fakeredis.FakeAsyncRedis(server=server, decode_responses=True)
@@ -71,7 +83,7 @@ async def connect(url: str) -> RedisConnection:
         await client.ping()
     except (RedisError, OSError) as error:
         await client.aclose()
-        reason = f"no Redis answered at {url} ({type(error).__name__}); using fakeredis"
+        reason = f"no Redis answered at {masked_url(url)} ({type(error).__name__}); using fakeredis"
         log.warning(reason)
         return fake_connection(reason, url)
     return RedisConnection("redis", url, client)

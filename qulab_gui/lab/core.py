@@ -27,6 +27,7 @@ from qulab_gui.data import database, pooling, samples, users
 from qulab_gui.data.database import PoolSettings, StatementRecorder, masked_url
 from qulab_gui.data.models import Base, User
 from qulab_gui.data.redis_client import RedisConnection, connect
+from qulab_gui.data.redis_client import masked_url as redis_masked_url
 from qulab_gui.settings import Settings
 
 from .caching import CachingLab
@@ -224,7 +225,7 @@ class Lab:
             "status": "ok" if db_ok and redis_ok else "degraded",
             "version": __version__,
             "database": {"dialect": self.dialect, "url": self.database_url, "ok": db_ok},
-            "redis": {"backend": self.redis_backend, "url": self.settings.redis_url, "ok": redis_ok},
+            "redis": {"backend": self.redis_backend, "url": redis_masked_url(self.settings.redis_url), "ok": redis_ok},
             "outbox": outbox,
             "cache": self.caching.health(),
         }

@@ -80,3 +80,11 @@ def test_cli_prints_one_line_and_exits_non_zero(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert result.stderr.strip() == "qulab: error: --port 99999 is out of range (1-65535)"
     assert "Traceback" not in result.stderr
+
+
+def test_redis_passwords_are_masked_wherever_the_url_is_shown() -> None:
+    from qulab_gui.data.redis_client import masked_url
+
+    assert masked_url("redis://:s3cret@cache:6379/0") == "redis://:***@cache:6379/0"
+    assert masked_url("redis://student:pw@cache/1") == "redis://student:***@cache/1"
+    assert masked_url("redis://127.0.0.1:6379/0") == "redis://127.0.0.1:6379/0"
