@@ -6,7 +6,7 @@ from qulab_gui.lab import current_lab
 from qulab_gui.ui.frame import frame, section
 
 ARCHITECTURE = """
-flowchart LR
+flowchart TB
     UI[NiceGUI pages] --> LAB[Lab context]
     LAB --> REPO[Repositories + unit of work]
     REPO --> ENGINE[Async engine + pool]
@@ -33,17 +33,18 @@ LESSONS = [
 async def home_page() -> None:
     lab = current_lab()
     with frame("Welcome to QuLab", "Every number in these labs is measured, never simulated."):
-        with ui.row().classes("w-full gap-4 items-stretch"):
-            with section("What you will learn").classes("flex-1 min-w-[320px]"):
-                for title, text in LESSONS:
-                    with ui.row().classes("items-baseline gap-2 no-wrap"):
-                        ui.label(title).classes("font-medium whitespace-nowrap")
-                        ui.label(text).classes("text-grey-8")
-            with section("Backends", "What this session is connected to, checked live.").classes("w-96"):
-                status = ui.column().classes("gap-1").mark("backend-status")
-
-        with section("Architecture", "Imports point one way: ui → lab → data. Pages never hold SQL."):
-            ui.mermaid(ARCHITECTURE).classes("w-full")
+        with ui.row().classes("w-full gap-4 items-start no-wrap max-lg:flex-wrap"):
+            with ui.column().classes("flex-1 min-w-[320px] gap-4"):
+                with section("What you will learn"):
+                    for title, text in LESSONS:
+                        with ui.column().classes("gap-0"):
+                            ui.label(title).classes("font-medium")
+                            ui.label(text).classes("text-grey-8")
+                with section("Backends", "What this session is connected to, checked live."):
+                    status = ui.column().classes("gap-1").mark("backend-status")
+            with section("Architecture", "Imports point one way: ui → lab → data. Pages never hold SQL.") \
+                    .classes("w-[440px] max-lg:w-full"):
+                ui.mermaid(ARCHITECTURE).classes("w-full")
 
     async def refresh() -> None:
         health = await lab.health()
