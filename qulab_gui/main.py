@@ -75,6 +75,7 @@ def _configure_logging(settings: Settings) -> None:
 def _guard_std_streams(settings: Settings) -> None:
     """A windowed executable has no console: stdout/stderr are None and uvicorn's logging breaks."""
     if sys.stdout is None or sys.stderr is None:
+        settings.log_dir.mkdir(parents=True, exist_ok=True)  # the first launch has no logs folder yet
         stream = open(settings.log_dir / "console.log", "a", encoding="utf-8", buffering=1)  # noqa: SIM115
         sys.stdout = sys.stdout or stream
         sys.stderr = sys.stderr or stream

@@ -20,9 +20,10 @@ from platformdirs import user_data_dir
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from qulab_gui.data.redis_client import FAKE as FAKE_REDIS
+
 APP_NAME = "QuLab"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
-FAKE_REDIS = "fake"
 SUPPORTED_DRIVERS = {"sqlite+aiosqlite", "postgresql+asyncpg"}
 
 
@@ -64,10 +65,9 @@ def is_loopback_host(host: str) -> bool:
 
 
 def default_data_dir() -> Path:
-    # An empty XDG variable must behave like an unset one, or platformdirs yields a relative path.
-    for name in ("XDG_DATA_HOME",):
-        if os.environ.get(name, None) == "":
-            os.environ.pop(name)
+    if os.environ.get("XDG_DATA_HOME") == "":
+        # platformdirs would return a relative path for an empty variable; unset means the default
+        return Path.home() / ".local" / "share" / APP_NAME
     return Path(user_data_dir(APP_NAME, appauthor=False))
 
 
@@ -134,9 +134,11 @@ def _check_host(host: str) -> None:
     if host == "localhost":
         return
     try:
-        ipaddress.ip_address(host)
+        address = ipaddress.ip_address(host)
     except ValueError:
         raise SettingsError(f"--host {host!r} is not an IP address (use 127.0.0.1 or 0.0.0.0)") from None
+    if address.version != 4:
+        raise SettingsError(f"--host {host!r} is IPv6; QuLab serves on IPv4 (use 127.0.0.1 or 0.0.0.0)")
 
 
 def _parse_port(text: str) -> int:

@@ -100,6 +100,6 @@ async def run(ctx: BenchContext) -> dict[str, Any]:
         metrics[f"nplus1_speedup_{cure}"] = ratios["frozen"]  # as the app runs: main() freezes its heap
         metrics[f"nplus1_speedup_{cure}_gc_unfrozen"] = ratios["on"]
         metrics[f"nplus1_speedup_{cure}_gc_off"] = ratios["off"]
-    metrics["nplus1_statements_exact"] = all(r.matches_theory for r in results.values())
+    metrics["nplus1_statements_exact"] = int(all(r.matches_theory for r in results.values()))  # 1 = yes
     return {"metrics": metrics, "environment": {"nplus1_database": engine.dialect.name, "nplus1_repeats": repeats,
                                                 "nplus1_heap_objects": len(gc.get_objects())}}

@@ -88,10 +88,15 @@ class ProjectionConsumer:
         async with self._lock:
             return 0 if self._stopped else await self._poll(block_ms)
 
-    async def stop(self) -> None:
+    async def stop(self, timeout_s: float = 2.0) -> None:
+        """No new polls; wait (bounded: Redis may hang) for the one in flight to acknowledge."""
         self._stopped = True
-        async with self._lock:
-            pass
+        try:
+            await asyncio.wait_for(self._lock.acquire(), timeout_s)
+        except TimeoutError:
+            log.warning("outbox consumer: a poll was still waiting on Redis at shutdown")
+        else:
+            self._lock.release()
 
     async def _poll(self, block_ms: int | None) -> int:
         await self._ensure_group()

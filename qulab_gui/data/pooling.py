@@ -97,18 +97,21 @@ async def run_probe(
         nonlocal waiting
         t0 = time.perf_counter()
         waiting += 1
+        checked_out = False
         try:
             async with engine.connect() as conn:
                 waiting -= 1
+                checked_out = True
                 result.waits_s.append(time.perf_counter() - t0)
                 await conn.execute(text("SELECT 1"))
                 await asyncio.sleep(hold_s)
         except PoolTimeoutError:
-            waiting -= 1
             result.timed_out_after_s.append(time.perf_counter() - t0)
         except Exception as error:  # shown on the page; the probe must finish regardless
-            waiting -= 1
             result.errors.append(f"{type(error).__name__}: {error}")
+        finally:
+            if not checked_out:
+                waiting -= 1
 
     def snapshot() -> None:
         pool_ = engine.pool
@@ -117,14 +120,17 @@ async def run_probe(
         if on_snapshot is not None:
             on_snapshot(snap)
 
+    everyone = asyncio.gather(*(one_session() for _ in range(sessions)))
     try:
-        everyone = asyncio.gather(*(one_session() for _ in range(sessions)))
         while not everyone.done():
             snapshot()
             await asyncio.wait([everyone], timeout=sample_every_s)
         await everyone
         snapshot()
     finally:
+        # Cancelled (app shutdown): end the sessions first, so disposing finds every connection back.
+        everyone.cancel()
+        await asyncio.gather(everyone, return_exceptions=True)
         result.elapsed_s = time.perf_counter() - started
         await engine.dispose()
     return result

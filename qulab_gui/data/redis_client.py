@@ -7,10 +7,12 @@ streams and Lua) within a second and says so. Everything that wants Redis asks t
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
+import re
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import quote, urlsplit
 
 import fakeredis
 from redis.asyncio import Redis
@@ -19,8 +21,10 @@ from redis.exceptions import RedisError
 log = logging.getLogger(__name__)
 
 FAKE = "fake"
-PROBE_TIMEOUT_S = 0.5  # refused ports fail in ~1 ms, a hung server within this; two tries stay under 1 s
+PROBE_TIMEOUT_S = 0.45  # a refused port fails in ~1 ms; a hung server takes connect + PING, under 1 s
 OPERATION_TIMEOUT_S = 1.0
+_PASSWORD_PARAMETER = re.compile(r"([?&]password=)[^&]*")
+BLOCKING_READ_TIMEOUT_S = 5.0  # for XREADGROUP BLOCK clients: longer than any block, yet never forever
 
 
 @dataclass
@@ -37,13 +41,13 @@ class RedisConnection:
         return self.backend == "fakeredis"
 
     def new_client(self, *, blocking: bool = False) -> Redis:
-        """Another client on the same server; `blocking=True` has no read timeout (for XREADGROUP BLOCK)."""
+        """Another client on the same server; `blocking=True` waits longer for replies (XREADGROUP BLOCK)."""
         if self._server is not None:
             client: Redis = fakeredis.FakeAsyncRedis(server=self._server, decode_responses=True)
         else:
             client = Redis.from_url(
                 self.url, decode_responses=True, socket_connect_timeout=PROBE_TIMEOUT_S,
-                socket_timeout=None if blocking else OPERATION_TIMEOUT_S,
+                socket_timeout=BLOCKING_READ_TIMEOUT_S if blocking else OPERATION_TIMEOUT_S,
             )
         self._extra.append(client)
         return client
@@ -56,14 +60,11 @@ class RedisConnection:
 
 
 def masked_url(url: str) -> str:
-    """A Redis URL fit to show: any password replaced by ***."""
-    parts = urlsplit(url)
-    if not parts.password:
-        return url
-    user = parts.username or ""
-    host = parts.hostname or ""
-    port = f":{parts.port}" if parts.port else ""
-    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}{port}"))
+    """A Redis URL fit to show: a password in the userinfo or in ?password= replaced by ***."""
+    password = urlsplit(url).password
+    if password:
+        url = url.replace(f":{quote(password, safe='')}@", ":***@", 1).replace(f":{password}@", ":***@", 1)
+    return _PASSWORD_PARAMETER.sub(r"\1***", url)
 
 
 def fake_connection(reason: str = "", url: str = FAKE) -> RedisConnection:
@@ -80,8 +81,9 @@ async def connect(url: str) -> RedisConnection:
         url, decode_responses=True, socket_connect_timeout=PROBE_TIMEOUT_S, socket_timeout=OPERATION_TIMEOUT_S,
     )
     try:
-        await client.ping()
-    except (RedisError, OSError) as error:
+        # a hard cap over connect, PING and redis-py's own retries: the fallback comes within a second
+        await asyncio.wait_for(client.ping(), timeout=2 * PROBE_TIMEOUT_S)
+    except (RedisError, OSError, TimeoutError) as error:
         await client.aclose()
         reason = f"no Redis answered at {masked_url(url)} ({type(error).__name__}); using fakeredis"
         log.warning(reason)

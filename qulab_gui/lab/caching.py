@@ -6,8 +6,8 @@ from typing import TYPE_CHECKING, Any
 
 from qulab_gui.data import profile_edits, samples, workload
 from qulab_gui.data.cache import CachedUserRepository, Listing, Lookup, cache_client
+from qulab_gui.data.errors import ValidationError
 from qulab_gui.data.repositories import UserRepository
-from qulab_gui.data.users import ValidationError
 
 if TYPE_CHECKING:
     from .core import Lab
@@ -45,8 +45,8 @@ class CachingLab:
 
     def _note_health(self, cache: CachedUserRepository) -> None:
         """Turn the Redis chip orange at once when a read found the cache failing (the timer confirms)."""
-        if cache.degraded and self.lab.backend_status.get("redis"):
-            self.lab.backend_status = {**self.lab.backend_status, "redis": False}
+        if cache.degraded:
+            self.lab.note_redis_degraded()
 
     async def read(self, family: str, user_id: str | None) -> Lookup:
         """A profile or latest-score read through the cache, labelled HIT/MISS/ERROR/BYPASS with its latency."""

@@ -19,15 +19,18 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from qulab_gui import __version__
 from qulab_gui.data import database, pooling, samples, users
 from qulab_gui.data.database import PoolSettings, StatementRecorder, masked_url
-from qulab_gui.data.models import Base, User
+from qulab_gui.data.errors import ValidationError
+from qulab_gui.data.models import User
 from qulab_gui.data.redis_client import RedisConnection, connect
 from qulab_gui.data.redis_client import masked_url as redis_masked_url
+from qulab_gui.data.repositories import UserRepository, row_counts
 from qulab_gui.settings import Settings
 
 from .caching import CachingLab
@@ -81,10 +84,9 @@ class Lab:
             self.redis = await connect(self.settings.redis_url)
             await self.caching.start()
             self.outbox.start()
-        except Exception as error:
+        except Exception as error:  # shown by every page and /api/health instead of a traceback
             self.startup_error = f"{type(error).__name__}: {error}"
-            log.exception("QuLab could not start")
-            raise
+            log.error("QuLab could not start: %s", self.startup_error)
         finally:
             self._ready.set()
 
@@ -118,7 +120,7 @@ class Lab:
     async def exclusive(self, name: str) -> AsyncIterator[None]:
         """Refuse a second run of the same long action while one is going (double clicks)."""
         if name in self._busy:
-            raise users.ValidationError(f"{name} is already running: wait for it to finish")
+            raise ValidationError(f"{name} is already running: wait for it to finish")
         self._busy.add(name)
         try:
             yield
@@ -154,11 +156,20 @@ class Lab:
             log.warning("database check failed: %s", error)
             return False
 
-    async def refresh_status(self) -> None:
-        """Re-check both backends; run by an app.timer so every open page sees the same state."""
+    async def refresh_status(self) -> dict[str, bool | None]:
+        """Re-check both backends: the one writer of `backend_status`, which the header chips show.
+
+        Run by an app.timer (so every open page sees the same state) and by /api/health.
+        """
         if self.started:
             database_ok, redis_ok = await asyncio.gather(self.database_ok(), self.redis_ok())
             self.backend_status = {"database": database_ok, "redis": redis_ok}
+        return self.backend_status
+
+    def note_redis_degraded(self) -> None:
+        """A lab saw Redis fail just now: turn the chip orange at once; the next check confirms."""
+        if self.backend_status.get("redis"):
+            self.backend_status = {**self.backend_status, "redis": False}
 
     async def redis_ok(self) -> bool:
         try:
@@ -183,19 +194,17 @@ class Lab:
 
     async def list_users(self, limit: int = 200) -> list[User]:
         async with self.session() as session:
-            return await users.recent_users(session, limit)
+            return await UserRepository(session).recent(limit=limit)
 
     async def count_rows(self) -> dict[str, int]:
         async with self.session() as session:
-            return {
-                table.name: await session.scalar(select(func.count()).select_from(table)) or 0
-                for table in Base.metadata.sorted_tables
-            }
+            return await row_counts(session)
 
     async def reset_database(self) -> None:
         await self.ready()
         assert self.engine is not None
         await database.reset(self.engine)
+        await self.caching.invalidate_all()  # the rows behind every cached entry are gone
 
     # -- lab 2: connectivity --------------------------------------------------------------------
 
@@ -214,12 +223,18 @@ class Lab:
     # -- health ---------------------------------------------------------------------------------
 
     async def health(self) -> dict[str, Any]:
-        db_ok, redis_ok = await asyncio.gather(self.database_ok(), self.redis_ok())
-        self.backend_status = {"database": db_ok, "redis": redis_ok}
+        """/api/health: always an answer (degraded, never an error) while the app serves."""
+        await self._ready.wait()  # a request during startup waits for it, however it ends
+        status = await self.refresh_status()
+        db_ok, redis_ok = bool(status["database"]), bool(status["redis"])
         outbox: dict[str, Any] = {"pending": None, "published": None, "failed": None,
                                   "oldest_pending_age_s": None}
         if db_ok:
-            outbox = await self.outbox.counts()
+            try:
+                outbox = await self.outbox.counts()
+            except SQLAlchemyError as error:  # e.g. the tables are being recreated by a reset
+                log.warning("outbox counts unavailable: %s", error)
+                db_ok = False
         outbox.update(self.outbox.publisher_health())
         return {
             "status": "ok" if db_ok and redis_ok else "degraded",
@@ -228,4 +243,5 @@ class Lab:
             "redis": {"backend": self.redis_backend, "url": redis_masked_url(self.settings.redis_url), "ok": redis_ok},
             "outbox": outbox,
             "cache": self.caching.health(),
+            **({"startup_error": self.startup_error} if self.startup_error else {}),
         }

@@ -88,3 +88,31 @@ def test_redis_passwords_are_masked_wherever_the_url_is_shown() -> None:
     assert masked_url("redis://:s3cret@cache:6379/0") == "redis://:***@cache:6379/0"
     assert masked_url("redis://student:pw@cache/1") == "redis://student:***@cache/1"
     assert masked_url("redis://127.0.0.1:6379/0") == "redis://127.0.0.1:6379/0"
+
+
+def test_password_query_parameters_are_masked_and_the_url_keeps_its_form() -> None:
+    from qulab_gui.data.redis_client import masked_url
+
+    assert masked_url("redis://h/0?password=s3cret&ssl=1") == "redis://h/0?password=***&ssl=1"
+    assert masked_url("unix:///run/redis.sock?db=2&password=x") == "unix:///run/redis.sock?db=2&password=***"
+    assert masked_url("redis://u:p@[::1]:6379/0") == "redis://u:***@[::1]:6379/0"
+
+
+@pytest.mark.parametrize("host", ["::1", "::"])
+def test_ipv6_hosts_are_refused_in_one_line(tmp_path: Path, host: str) -> None:
+    with pytest.raises(SettingsError, match="IPv6"):
+        settings(["--host", host], tmp_path)
+
+
+def test_a_windowed_first_launch_gets_a_console_log_in_a_new_data_dir(tmp_path: Path, monkeypatch) -> None:
+    from qulab_gui.main import _guard_std_streams
+
+    s = settings([], tmp_path / "fresh")
+    monkeypatch.setattr("sys.stdout", None)
+    monkeypatch.setattr("sys.stderr", None)
+    _guard_std_streams(s)
+    import sys
+
+    print("hello from a windowed build")
+    sys.stdout.flush()
+    assert "hello from a windowed build" in (s.log_dir / "console.log").read_text()
