@@ -41,3 +41,34 @@ async def test_reset_drops_data_and_recreates_schema(engine, sessions) -> None:
     async with engine.connect() as conn:
         assert (await conn.execute(text("SELECT count(*) FROM users"))).scalar() == 0
     assert await database.current_revision(engine) is not None
+
+
+async def test_a_database_from_the_first_release_upgrades_in_place_keeping_its_rows(database_url) -> None:
+    """A student's database made by an older QuLab (schema 0001) survives the upgrade to head."""
+    from alembic import command
+    from sqlalchemy import inspect as inspect_schema
+
+    engine = database.create_engine(database_url)
+    try:
+        await database.reset(engine)  # empty, then back to the oldest revision with some data in it
+        async with engine.begin() as conn:
+            await conn.run_sync(lambda c: command.downgrade(database.alembic_config(c), "0001"))
+            await conn.execute(text(
+                "INSERT INTO users (id, email, name, occupation_code, education_level, years_experience) "
+                "VALUES ('u1', 'old@example.org', 'Old Student', '15-1252', 'bachelor', 2)"))
+            await conn.execute(text(
+                "INSERT INTO domain_events (id, event_type, aggregate_type, aggregate_id, payload) "
+                "VALUES ('e1', 'UserImported', 'user', 'u1', '{}')"))
+        assert await database.current_revision(engine) == "0001"
+
+        await database.migrate(engine)  # what the new app does at startup
+
+        assert await database.current_revision(engine) != "0001"
+        async with engine.connect() as conn:
+            assert (await conn.execute(text("SELECT email FROM users"))).scalar() == "old@example.org"
+            assert (await conn.execute(text("SELECT status FROM domain_events"))).scalar() == "pending"
+            columns = await conn.run_sync(lambda c: {col["name"] for col in inspect_schema(c).get_columns(
+                "domain_events")})
+        assert {"claimed_by", "lease_expires_at"} <= columns  # added by a later migration
+    finally:
+        await engine.dispose()
