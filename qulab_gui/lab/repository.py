@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -17,10 +18,17 @@ RUN = "The N+1 measurement"  # one run or sweep at a time
 class RepositoryLab:
     def __init__(self, lab: Lab) -> None:
         self.lab = lab
+        self._sweep: asyncio.Task[Any] | None = None  # the task running a sweep, for stop()
+        self._stopping = False
+        self.stopped = False  # whether the last sweep was ended by stop()
 
     @property
     def running(self) -> bool:
         return self.lab.is_busy(RUN)
+
+    @property
+    def sweeping(self) -> bool:
+        return self._sweep is not None
 
     async def add_sample_scores(self, per_user: int, progress: Any = None) -> int:
         async with self.lab.exclusive("Loading sample data"), self.lab.session() as session:
@@ -36,7 +44,34 @@ class RepositoryLab:
         """Lazy, selectin and joined at N = 10, 50, 100, 500, ... up to `up_to`, point by point."""
         async with self.lab.exclusive(RUN):
             up_to = await self._checked_n(up_to)
-            return await self._run_plan(loading.sweep_plan(up_to), on_result)
+            done: list[LoadResult] = []
+
+            def collect(result: LoadResult) -> None:
+                done.append(result)
+                if on_result is not None:
+                    on_result(result)
+
+            self._sweep, self.stopped = asyncio.current_task(), False
+            try:
+                return await self._run_plan(loading.sweep_plan(up_to), collect)
+            except asyncio.CancelledError:
+                # stop() cancelled us: the off-loop runner then stops its worker after the current run.
+                task = asyncio.current_task()
+                if not self._stopping or task is None:
+                    raise
+                task.uncancel()
+                self.stopped = True
+                return done
+            finally:
+                self._sweep, self._stopping = None, False
+
+    def stop(self) -> bool:
+        """End a running sweep; the points measured so far stay. False when no sweep runs."""
+        if self._sweep is None or self._stopping:
+            return False
+        self._stopping = True
+        self._sweep.cancel()
+        return True
 
     async def _checked_n(self, n: Any) -> int:
         async with self.lab.session() as session:

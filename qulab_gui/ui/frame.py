@@ -72,10 +72,37 @@ def frame(title: str, subtitle: str = "") -> Iterator[None]:
                     with ui.item_section():
                         ui.item_label(label)
     with ui.column().classes("w-full max-w-6xl mx-auto p-4 gap-4"):
+        startup_banner(current_lab().startup_error)
         ui.label(title).classes("text-h4 font-medium")
         if subtitle:
             ui.label(subtitle).classes("text-body1 text-grey-8 -mt-2")
         yield
+
+
+def startup_banner(error: str | None) -> None:
+    if error:
+        with ui.row().classes("w-full items-start gap-3 p-4 rounded bg-red-1 text-red-10 no-wrap") \
+                .mark("startup-error"):
+            ui.icon("error", size="md", color="negative")
+            with ui.column().classes("gap-1"):
+                ui.label("QuLab could not start, so the labs cannot run.").classes("text-h6")
+                ui.label(error).classes("font-mono text-body2 break-all")
+                ui.label("Check the database and Redis settings (QULAB_DATABASE_URL, QULAB_REDIS_URL), "
+                         "then restart QuLab.").classes("text-body2")
+
+
+async def lab_started(title: str) -> bool:
+    """Wait for the Lab; if its startup failed, show the frame with the error instead of the page."""
+    lab = current_lab()
+    try:
+        await lab.ready()
+    except RuntimeError:
+        if not lab.startup_error:
+            raise
+        with frame(title):
+            pass
+        return False
+    return True
 
 
 def notify_error(message: str) -> None:

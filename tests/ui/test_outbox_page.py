@@ -4,6 +4,7 @@ controls, the fault switches (broker down, crash before mark), dead letters, and
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 
 from nicegui import ui
 from nicegui.testing import User
@@ -20,6 +21,17 @@ async def open_page(user: User):
     await user.should_see("5 · Outbox")
     await user.should_see("published/s", retries=50)  # the async page has loaded its users and status
     return lab
+
+
+async def expire_leases(lab) -> None:
+    """End every lease now, as if its time had run out."""
+    from sqlalchemy import update
+
+    from qulab_gui.data.models import DomainEvent
+
+    async with lab.session() as session, session.begin():
+        await session.execute(update(DomainEvent).where(DomainEvent.lease_expires_at.is_not(None))
+                              .values(lease_expires_at=datetime(2000, 1, 1, tzinfo=UTC)))
 
 
 def table_rows(user: User, marker: str) -> list[dict]:
@@ -72,7 +84,7 @@ async def test_fault_switches_back_off_dead_letter_retry_and_duplicates_are_abso
     lab = await open_page(user)
     lab.outbox.config.backoff_base_s = 0.05
     lab.outbox.config.max_attempts = 2
-    lab.outbox.config.lease_s = 1.0
+    lab.outbox.config.lease_s = 600.0  # the test ends the lease itself below, not the wall clock
     user.find(marker="outbox-calculate").click()
     await user.should_see("Committed score", retries=50)
 
@@ -100,7 +112,7 @@ async def test_fault_switches_back_off_dead_letter_retry_and_duplicates_are_abso
     user.find(marker="outbox-crash").click()
     user.find(marker="outbox-publish-now").click()
     await user.should_see("Claimed 0, published 0.", retries=50)  # the lease still holds
-    await asyncio.sleep(1.05)
+    await expire_leases(lab)
     user.find(marker="outbox-publish-now").click()
     await user.should_see("Claimed 1, published 1.", retries=50)
     assert len(table_rows(user, "outbox-stream")) == 2  # published twice: at least once
@@ -116,9 +128,16 @@ async def test_publisher_controls_pause_resume_and_reject_bad_settings(user: Use
     user.find(marker="outbox-running").click()
     assert lab.outbox.running
     assert (await user.http_client.get("/api/health")).json()["outbox"]["publisher"] == "running"
-    user.find(marker="outbox-interval").elements.pop().value = 0.2
+    interval = user.find(marker="outbox-interval")
+    field = next(iter(interval.elements))
+    field.value = 0
+    assert lab.outbox.interval_s != 0  # a keystroke alone applies nothing (typing 0.5 starts with 0)
+    field.value = 0.2
+    interval.trigger("blur")
     assert lab.outbox.interval_s == 0.2
-    user.find(marker="outbox-batch").elements.pop().value = 9000
+    batch = user.find(marker="outbox-batch")
+    next(iter(batch.elements)).value = 9000
+    batch.trigger("keydown.enter")
     await user.should_see("The batch size must be between 1 and 5,000 events")
     assert lab.outbox.config.batch_size != 9000
 

@@ -1,10 +1,21 @@
 """Every page renders inside the shared frame, and /api/health answers per the contract."""
 
+from pathlib import Path
+
 import pytest
 from nicegui.testing import User
 
 from tests.ui.conftest import lab_ready
 
+# A marker only that page's body has: the title alone is also in the navigation drawer.
+BODY_MARKERS = {
+    "/": "backend-status",
+    "/models": "create-user",
+    "/connectivity": "run-probe",
+    "/repository": "run-all",
+    "/caching": "simulate-down",
+    "/outbox": "outbox-calculate",
+}
 PAGES = {
     "/": "Welcome to QuLab",
     "/models": "1 · Data models",
@@ -19,7 +30,10 @@ PAGES = {
 async def test_page_renders_in_frame_with_navigation(user: User, path: str) -> None:
     await lab_ready()
     await user.open(path)
-    await user.should_see(PAGES[path])
+    await user.should_see(marker=BODY_MARKERS[path], retries=50)
+    for other, marker in BODY_MARKERS.items():
+        if other != path:
+            await user.should_not_see(marker=marker)
     for label in PAGES.values():
         if label != "Welcome to QuLab":
             await user.should_see(label)  # every lab is in the navigation drawer
@@ -45,3 +59,29 @@ async def test_health_reports_backends_and_outbox(user: User) -> None:
     assert health["outbox"]["pending"] == 0
     assert health["outbox"]["publisher"] in ("running", "paused")
     assert health["version"]
+
+
+
+@pytest.fixture
+def unreachable_database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A SQLite file under a path whose "directory" is a plain file: the Lab cannot create it."""
+    (tmp_path / "not-a-folder").write_text("")
+    url = f"sqlite+aiosqlite:///{tmp_path / 'not-a-folder' / 'qulab.db'}"
+    monkeypatch.setenv("QULAB_DATABASE_URL", url)
+    return url
+
+
+@pytest.mark.parametrize("path", BODY_MARKERS)
+async def test_a_failed_startup_is_shown_in_the_frame(unreachable_database: str, user: User, path: str) -> None:
+    from qulab_gui.lab import current_lab
+
+    lab = current_lab()
+    with pytest.raises(RuntimeError):
+        await lab.ready()
+    await user.open(path)
+    await user.should_see("QuLab could not start, so the labs cannot run.")
+    await user.should_see(marker="startup-error")
+    await user.should_see(lab.startup_error)
+    assert "not-a-folder" in lab.startup_error
+    if path != "/":  # the introduction still reads well; a lab's controls would only fail
+        await user.should_not_see(marker=BODY_MARKERS[path])

@@ -20,12 +20,15 @@ async def test_run_all_four_shows_exact_counts_rows_and_the_guard_error(user: Us
     await seeded(60)
     await user.open("/repository")
     await user.should_see("60 users · 180 assessments · 120 scores")
-    user.find(marker="n").elements.pop().value = 60
+    assert user.find(marker="n").elements.pop().value == 60  # min(1000, users): the first click works
     user.find(marker="run-all").click()
     await user.should_see("Measured 4 strategies for N = 60", retries=100)
     rows = user.find(marker="results-table").elements.pop().rows
     assert [(r["statements"], r["theory"]) for r in rows] == [(121, "121 ✓"), (3, "3 ✓"), (1, "1 ✓"), (1, "1 ✓")]
     assert [r["rows"] for r in rows] == [360, 360, 360, 60]  # joined: 60 users x 2 scores x 3 assessments
+    assert [r["per_user_theory"] for r in rows[:3]] == [
+        "1 + scores + assessments = 1 + 2 + 3", "1 + scores + assessments = 1 + 2 + 3",
+        "scores × assessments = 2 × 3"]
     bars = chart(user, "bar-chart").options
     assert bars["xAxis"]["data"] == ["lazy", "selectin", "joined", "raise"]
     assert bars["series"][0]["data"] == [121, 3, 1, 1]
@@ -51,6 +54,7 @@ async def test_sweep_charts_every_point_with_labelled_axes(user: User) -> None:
     await seeded(120, scores=1)
     await user.open("/repository")
     user.find(marker="n").elements.pop().value = 120
+    await user.should_see("Run sweep up to N = 120")  # the N it reads from the card above
     user.find(marker="run-sweep").click()
     await user.should_see("Sweep finished: 12 runs up to N = 120", retries=200)
     statements = chart(user, "sweep-statements").options
@@ -115,3 +119,22 @@ async def test_add_sample_users_then_scores_with_progress(user: User) -> None:
     await user.should_see("40 users · 120 assessments · 120 scores (≈ 3.0 per user)")
     assert user.find(marker="data-progress").elements.pop().value == 1
     assert (await lab.count_rows())["air_scores"] == 120
+
+
+async def test_stop_ends_a_running_sweep_and_keeps_its_points(user: User) -> None:
+    import asyncio
+
+    lab = await seeded(300, scores=1)
+    await user.open("/repository")
+    await user.should_see("Run sweep up to N = 300", retries=50)  # N defaults to every user there is
+    user.find(marker="run-sweep").click()
+    for _ in range(200):  # until the first point is drawn
+        if any(series["data"] for series in chart(user, "sweep-statements").options["series"]):
+            break
+        await asyncio.sleep(0.05)
+    await user.should_see(marker="stop-sweep", retries=50)
+    user.find(marker="stop-sweep").click()
+    await user.should_see("Sweep stopped after", retries=100)
+    assert not lab.nplus1.running and lab.nplus1.stopped
+    points = sum(len(series["data"]) for series in chart(user, "sweep-statements").options["series"])
+    assert 1 <= points < 12

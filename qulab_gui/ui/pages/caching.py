@@ -3,18 +3,27 @@ and a skewed workload charting hit ratio and latency against the database path."
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from nicegui import ui
 
-from qulab_gui.data.cache import BYPASS, ERROR, HIT, MISS, PROFILE, SCORE, Lookup
-from qulab_gui.data.profile_edits import SimulatedFailure
-from qulab_gui.data.score_calculation import ScoreRecorded
-from qulab_gui.data.users import ValidationError
-from qulab_gui.data.workload import WorkloadPoint, WorkloadResult
-from qulab_gui.lab import current_lab
-from qulab_gui.ui.frame import frame, notify_error, section, table_column
+from qulab_gui.lab import (
+    BYPASS,
+    ERROR,
+    HIT,
+    MISS,
+    PROFILE,
+    SCORE,
+    Lookup,
+    ScoreRecorded,
+    SimulatedFailure,
+    ValidationError,
+    WorkloadPoint,
+    WorkloadResult,
+    current_lab,
+)
+from qulab_gui.ui.frame import frame, lab_started, notify_error, section, table_column
 
 OUTCOME_STYLE = {  # label, colour, what happened
     HIT: ("HIT", "positive", "served from Redis"),
@@ -32,7 +41,7 @@ KEY_COLUMNS = [
     table_column("value", "Value"),
 ]
 HISTORY_COLUMNS = [
-    table_column("at", "Time"),
+    table_column("at", "Time (UTC)"),
     table_column("read", "Read"),
     table_column("outcome", "Outcome"),
     table_column("ms", "Latency (ms)", align="right"),
@@ -101,7 +110,8 @@ def formula_text(result: WorkloadResult) -> str:
 @ui.page("/caching")
 async def caching_page() -> None:
     lab = current_lab()
-    await lab.ready()
+    if not await lab_started("4 · Caching"):
+        return
     history: list[dict[str, Any]] = []
 
     with frame("4 · Caching", "A read-through Redis cache in front of the user repository: it counts its own "
@@ -114,8 +124,10 @@ async def caching_page() -> None:
             no_users = ui.row().classes("items-center gap-4")
             with no_users:
                 ui.label("There are no users yet.")
-                ui.button("Load 1,000 sample users", icon="download", on_click=lambda: load_users()) \
+                load_button = ui.button("Load 1,000 sample users", icon="download", on_click=lambda: load_users()) \
                     .mark("load-users")
+                load_spinner = ui.spinner(size="sm")
+                load_spinner.set_visibility(False)
             with ui.row().classes("items-end gap-3 w-full"):
                 user_select = ui.select({}, label="User", with_input=True).props("outlined dense") \
                     .classes("min-w-[22rem]").mark("cache-user")
@@ -151,7 +163,9 @@ async def caching_page() -> None:
                      "every Redis call. Reads still answer, from the database; errors are counted; a small "
                      "circuit breaker skips Redis for 2 s after a failure so a dead server costs one "
                      "timeout per interval, not one per read."):
-            ui.switch("Simulate Redis unreachable", on_change=lambda e: simulate(e.value)).mark("simulate-down")
+            simulate_switch = ui.switch("Simulate Redis unreachable",
+                                        value=lab.caching.health()["simulating_unreachable"],
+                                        on_change=lambda e: simulate(e.value)).mark("simulate-down")
 
         with section("Keys in Redis", "What the cache holds right now; the remaining TTL is read from Redis "
                      "(PTTL) every second."):
@@ -203,7 +217,7 @@ async def caching_page() -> None:
         badge.text = f"{label} · {lookup.seconds * 1000:.2f} ms"
         badge.props(f"color={color}")
         text.text = f"{describe_value(family, lookup.value)} — {meaning}"
-        history.insert(0, {"n": len(history), "at": datetime.now().strftime("%H:%M:%S"), "read": family,
+        history.insert(0, {"n": len(history), "at": datetime.now(UTC).strftime("%H:%M:%S"), "read": family,
                            "outcome": label, "ms": f"{lookup.seconds * 1000:.3f}"})
         history_table.rows = history[:12]
 
@@ -229,11 +243,16 @@ async def caching_page() -> None:
         await refresh()
 
     async def load_users() -> None:
+        load_button.disable()
+        load_spinner.set_visibility(True)
         try:
             count = await lab.load_samples(1000)
         except (ValidationError, ValueError) as problem:
             notify_error(str(problem))
             return
+        finally:
+            load_button.enable()
+            load_spinner.set_visibility(False)
         ui.notify(f"Loaded {count:,} users", type="positive")
         await load_user_options()
 
@@ -272,10 +291,12 @@ async def caching_page() -> None:
     # -- fail-open, keys, counters -------------------------------------------------------------------
 
     async def simulate(on: bool) -> None:
-        await lab.caching.simulate_unreachable(on)
+        if on != lab.caching.health()["simulating_unreachable"]:  # not the echo of refresh() syncing the switch
+            await lab.caching.simulate_unreachable(on)
         await refresh()
 
     async def refresh() -> None:
+        simulate_switch.value = lab.caching.health()["simulating_unreachable"]  # another tab may have flipped it
         listing = await lab.caching.entries(KEYS_SHOWN)
         if listing is None:
             keys_summary.text = "Redis is unreachable: the keys cannot be listed."

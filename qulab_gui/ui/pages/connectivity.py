@@ -2,11 +2,10 @@
 
 from nicegui import ui
 
-from qulab_gui.data.database import PoolSettings
-from qulab_gui.data.pooling import PoolSnapshot, ProbeResult
-from qulab_gui.data.users import ValidationError
-from qulab_gui.lab import current_lab
-from qulab_gui.ui.frame import frame, notify_error, section
+from qulab_gui.lab import PoolSettings, PoolSnapshot, ProbeResult, ValidationError, current_lab
+from qulab_gui.ui.frame import frame, lab_started, notify_error, section
+
+POOL_SERIES = {"checked out": "#1565c0", "overflow": "#ef6c00", "waiting": "#c62828"}  # name: colour
 
 
 def pool_chart() -> ui.echart:
@@ -17,8 +16,8 @@ def pool_chart() -> ui.echart:
         "grid": {"top": 72, "left": 56, "right": 24, "bottom": 48},
         "xAxis": {"type": "value", "name": "time (s)", "nameLocation": "middle", "nameGap": 28},
         "yAxis": {"type": "value", "name": "connections / sessions", "minInterval": 1},
-        "series": [{"name": name, "type": "line", "step": "end", "showSymbol": False, "data": []}
-                   for name in ("checked out", "overflow", "waiting")],
+        "series": [{"name": name, "type": "line", "step": "end", "showSymbol": False, "data": [], "color": color}
+                   for name, color in POOL_SERIES.items()],
     }).classes("w-full h-80")
 
 
@@ -37,7 +36,8 @@ def wait_chart() -> ui.echart:
 @ui.page("/connectivity")
 async def connectivity_page() -> None:
     lab = current_lab()
-    await lab.ready()
+    if not await lab_started("2 · Connectivity & pooling"):
+        return
     with frame("2 · Connectivity & pooling", "One engine per app, a pool of connections shared by every request."):
         with section("Engine"):
             engine_info = ui.grid(columns="max-content 1fr").classes("gap-x-8 gap-y-1").mark("engine-info")
@@ -52,7 +52,8 @@ async def connectivity_page() -> None:
             sample_result = ui.label().mark("sample-result")
 
         with section("Concurrency probe", "K sessions at once against a pool of size + overflow connections. "
-                     "Past that, sessions wait; past the timeout, they fail."):
+                     "Past that, sessions wait; past the timeout, they fail. The probe builds its own engine with "
+                     "the limits chosen here, so the app's pool above never starves and its numbers stay put."):
             with ui.row().classes("items-end gap-4"):
                 sessions = ui.number("Sessions (K)", value=20, min=1, max=200, format="%d").props("outlined dense") \
                     .classes("w-28").mark("probe-sessions")

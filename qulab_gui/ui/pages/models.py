@@ -2,11 +2,8 @@
 
 from nicegui import ui
 
-from qulab_gui.data.introspection import er_diagram, model_source
-from qulab_gui.data.scoring import EDUCATION_LEVELS, OCCUPATIONS
-from qulab_gui.data.users import ValidationError
-from qulab_gui.lab import current_lab
-from qulab_gui.ui.frame import frame, notify_error, section, table_column
+from qulab_gui.lab import EDUCATION_LEVELS, OCCUPATIONS, ValidationError, current_lab, er_diagram, model_source
+from qulab_gui.ui.frame import frame, lab_started, notify_error, section, table_column
 
 USER_COLUMNS = [
     table_column("email", "Email", sortable=True),
@@ -21,6 +18,8 @@ USER_COLUMNS = [
 @ui.page("/models")
 async def models_page() -> None:
     lab = current_lab()
+    if not await lab_started("1 · Data models"):
+        return
     with frame("1 · Data models", "Typed SQLAlchemy 2.0 models; the database enforces what the form checks."):
         with ui.row().classes("w-full gap-4 items-stretch"):
             with section("Create a user", "Validated before any session opens: bad input writes nothing."
@@ -47,7 +46,7 @@ async def models_page() -> None:
                 delete_button = ui.button("Delete selected", icon="delete", color="negative",
                                           on_click=lambda: confirm_delete()).props("outline").mark("delete-user")
             table = ui.table(rows=[], columns=USER_COLUMNS, row_key="id", selection="single",
-                             pagination=10).classes("w-full").mark("users-table")
+                             pagination=10).classes("w-full").props("dense wrap-cells").mark("users-table")
             deleted = ui.label().classes("text-positive").mark("delete-result")
 
         with ui.expansion("The models' source code (qulab_gui/data/models.py)", icon="code").classes("w-full"):

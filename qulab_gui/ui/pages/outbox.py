@@ -8,10 +8,8 @@ from typing import Any
 
 from nicegui import ui
 
-from qulab_gui.data.score_calculation import RolledBack
-from qulab_gui.data.users import ValidationError
-from qulab_gui.lab import current_lab
-from qulab_gui.ui.frame import frame, notify_error, section, table_column
+from qulab_gui.lab import RolledBack, ValidationError, current_lab
+from qulab_gui.ui.frame import frame, lab_started, notify_error, section, table_column
 
 HISTORY_POINTS = 180
 EVENT_COLUMNS = [
@@ -66,7 +64,8 @@ def history_chart() -> ui.echart:
 @ui.page("/outbox")
 async def outbox_page() -> None:
     lab = current_lab()
-    await lab.ready()
+    if not await lab_started("5 · Outbox"):
+        return
     opened = time.monotonic()
     with frame("5 · Outbox", "The score and its event commit together; a publisher on a timer delivers the "
                "event to the Redis Stream qulab:events at least once; the consumer absorbs the duplicates."):
@@ -86,7 +85,10 @@ async def outbox_page() -> None:
                 with ui.row().classes("items-end gap-2"):
                     burst_size = ui.number("Burst of K scores", value=50, min=1, max=1000, format="%d") \
                         .props("outlined dense").classes("w-40").mark("outbox-burst-size")
-                    ui.button("Burst", icon="bolt", on_click=lambda: burst()).props("outline").mark("outbox-burst")
+                    burst_button = ui.button("Burst", icon="bolt", on_click=lambda: burst()).props("outline") \
+                        .mark("outbox-burst")
+                    burst_spinner = ui.spinner(size="sm")
+                    burst_spinner.set_visibility(False)
 
             with section("Publisher", "An app.timer claims due events with a lease, XADDs them in one "
                          "pipeline and marks them published in one UPDATE.").classes("flex-1 min-w-[360px]"):
@@ -98,8 +100,10 @@ async def outbox_page() -> None:
                         .props("outlined dense").classes("w-28").mark("outbox-interval")
                     batch = ui.number("Batch size", value=lab.outbox.config.batch_size, min=1, max=5000,
                                       format="%d").props("outlined dense").classes("w-28").mark("outbox-batch")
-                    interval.on_value_change(lambda: configure(interval_s=interval.value))
-                    batch.on_value_change(lambda: configure(batch_size=batch.value))
+                    # Applied on blur or Enter, not per keystroke: typing 0.5 would send 0 first.
+                    for field, key in ((interval, "interval_s"), (batch, "batch_size")):
+                        for event in ("blur", "keydown.enter"):
+                            field.on(event, lambda f=field, k=key: configure(**{k: f.value}))
                 with ui.row().classes("items-center gap-2"):
                     ui.button("Publish now", icon="send", on_click=lambda: publish_now()).mark("outbox-publish-now")
                     ui.button("Retry dead letters", icon="replay", on_click=lambda: retry()) \
@@ -198,18 +202,25 @@ async def outbox_page() -> None:
                 f"Rolled back: the failure was raised after both INSERTs, inside the transaction. Rows found "
                 f"afterwards: air_scores with id {short(outcome.score_id)}: {outcome.scores_found}, "
                 f"domain_events with id {short(outcome.event_id)}: {outcome.events_found}.")
-            notify_error("The transaction failed: neither the score nor its event was written")
+            ui.notify("Rolled back as requested: neither the score nor its event was written", type="info")
         else:
             write_result.text = (f"Committed score {outcome.air_score:g} (row {short(outcome.score_id)}) and its "
                                  f"event {short(outcome.event_id)} together; the event is pending.")
         await refresh()
 
     async def burst() -> None:
+        burst_button.disable()
+        burst_spinner.set_visibility(True)
+        write_result.text = f"Writing {int(burst_size.value or 0):,} scores…"
         try:
             written = await lab.outbox.score_burst(int(burst_size.value or 0))
         except ValidationError as problem:
+            write_result.text = ""
             notify_error(str(problem))
             return
+        finally:
+            burst_button.enable()
+            burst_spinner.set_visibility(False)
         write_result.text = f"Committed {written} scores, each with its event, in {written} transactions."
         await refresh()
 

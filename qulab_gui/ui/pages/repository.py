@@ -6,10 +6,8 @@ from typing import Any
 
 from nicegui import ui
 
-from qulab_gui.data.loading import STRATEGIES, SWEEP_SIZES, SWEPT, LoadResult, loaders_source
-from qulab_gui.data.users import ValidationError
-from qulab_gui.lab import current_lab
-from qulab_gui.ui.frame import frame, notify_error, section, table_column
+from qulab_gui.lab import STRATEGIES, SWEEP_SIZES, SWEPT, LoadResult, ValidationError, current_lab, loaders_source
+from qulab_gui.ui.frame import frame, lab_started, notify_error, section, table_column
 
 COLORS = {"lazy": "#c62828", "selectin": "#2e7d32", "joined": "#1565c0", "raise": "#6d4c41"}
 RESULT_COLUMNS = [
@@ -19,6 +17,7 @@ RESULT_COLUMNS = [
     table_column("ms", "Time (ms)", align="right"),
     table_column("rows", "Rows fetched", align="right"),
     table_column("per_user", "Rows per user", align="right"),
+    table_column("per_user_theory", "Rows per user ="),
     table_column("loaded", "Loaded (users / scores / assessments)"),
 ]
 SHAPE_COLUMNS = [
@@ -36,10 +35,20 @@ def result_row(result: LoadResult) -> dict[str, Any]:
         "strategy": result.label, "statements": result.statements,
         "theory": f"{result.expected:,} {'✓' if result.matches_theory else '✗'}",
         "ms": round(result.elapsed_s * 1000, 1), "rows": result.rows_fetched,
-        "per_user": round(result.rows_per_user, 1),
+        "per_user": round(result.rows_per_user, 1), "per_user_theory": rows_explained(result),
         "loaded": "stopped by the guard" if result.error else
         f"{result.users:,} / {result.scores:,} / {result.assessments:,}",
     }
+
+
+def rows_explained(result: LoadResult) -> str:
+    """Why a strategy fetched that many rows per user: joined multiplies the two collections."""
+    if result.error or not result.users:
+        return ""
+    scores, assessments = result.scores / result.users, result.assessments / result.users
+    if result.strategy == "joined":
+        return f"scores × assessments = {scores:g} × {assessments:g}"
+    return f"1 + scores + assessments = 1 + {scores:g} + {assessments:g}"
 
 
 def bar_chart() -> ui.echart:
@@ -88,7 +97,8 @@ def show_details(container: ui.column, results: list[LoadResult]) -> None:
 @ui.page("/repository")
 async def repository_page() -> None:
     lab = current_lab()
-    await lab.ready()
+    if not await lab_started("3 · Repository & N+1"):
+        return
     latest: dict[str, LoadResult] = {}
     with frame("3 · Repository & N+1", "List the first N users with all their scores and assessments: "
                "the statements are counted by the engine, not estimated."):
@@ -99,14 +109,16 @@ async def repository_page() -> None:
                     .props("outlined dense").classes("w-28").mark("new-users")
                 per_user = ui.number("Scores per user", value=5, min=1, max=50, format="%d") \
                     .props("outlined dense").classes("w-32").mark("scores-per-user")
-                ui.button("Add sample users", icon="group_add", on_click=lambda: add_users()).mark("add-users")
-                ui.button("Add sample scores", icon="add_chart", on_click=lambda: add_scores()).mark("add-scores")
+                data_buttons = [
+                    ui.button("Add sample users", icon="group_add", on_click=lambda: add_users()).mark("add-users"),
+                    ui.button("Add sample scores", icon="add_chart", on_click=lambda: add_scores())
+                    .mark("add-scores")]
             progress = ui.linear_progress(value=0, show_value=False).props("size=12px rounded").mark("data-progress")
             data_status = ui.label().mark("data-status")
 
         with section("Load the first N users", "Run one strategy or all four on the same N and compare."):
             with ui.row().classes("items-end gap-4"):
-                n_input = ui.number("N (users)", value=1000, format="%d").props("outlined dense") \
+                n_input = ui.number("N (users)", value=None, min=1, format="%d").props("outlined dense") \
                     .classes("w-32").mark("n")
                 strategy = ui.toggle({key: key for key in STRATEGIES}, value="lazy").mark("strategy")
                 ui.button("Run", icon="play_arrow", on_click=lambda: run([strategy.value])).mark("run-one")
@@ -119,6 +131,11 @@ async def repository_page() -> None:
             guard_error = ui.label().classes("text-negative font-mono").mark("guard-error")
             table = ui.table(rows=[], columns=RESULT_COLUMNS, row_key="strategy").classes("w-full") \
                 .props("dense wrap-cells").mark("results-table")
+            ui.label("Rows fetched: lazy and selectin read each user, score and assessment once, so rows per "
+                     "user = 1 + scores + assessments. joined reads one row per (score, assessment) pair of a "
+                     "user: rows per user = scores × assessments. With 1 score and 3 assessments joined fetches "
+                     "fewer rows (3) than lazy (5); with 5 scores it fetches 15 against 9, and it grows as the "
+                     "product.").classes("text-body2 text-grey-8").mark("rows-explained")
             bars = bar_chart().mark("bar-chart")
             details = ui.column().classes("w-full gap-1")
             with ui.expansion("The four loaders (qulab_gui/data/loading.py)", icon="code").classes("w-full"):
@@ -128,7 +145,11 @@ async def repository_page() -> None:
         with section("Scale sweep", f"Lazy, selectin and joined at N = {sizes}, … up to N; each point is drawn "
                      "as soon as it is measured. Lazy grows with N, selectin by one step per 500, joined stays 1."):
             with ui.row().classes("items-center gap-4"):
-                ui.button("Run sweep up to N", icon="show_chart", on_click=lambda: sweep()).mark("run-sweep")
+                sweep_button = ui.button(icon="show_chart", on_click=lambda: sweep()).mark("run-sweep") \
+                    .bind_text_from(n_input, "value", backward=lambda n: f"Run sweep up to N = {int(n):,}"
+                                    if n else "Run sweep up to N (set above)")
+                stop_button = ui.button("Stop", icon="stop", color="negative", on_click=lambda: lab.nplus1.stop()) \
+                    .props("outline").mark("stop-sweep")
                 sweep_status = ui.label().mark("sweep-status")
                 ui.space()
                 ui.switch("Log scale", on_change=lambda e: log_scale(e.value)).mark("log-scale") \
@@ -142,9 +163,13 @@ async def repository_page() -> None:
             chart.options["yAxis"]["type"] = "log" if on else "value"
             chart.update()
 
+    auto_n: list[int | None] = [None]  # the N this page chose, followed while the user keeps it
+
     async def refresh_counts() -> None:
         rows = await lab.count_rows()
         users, scores = rows.get("users", 0), rows.get("air_scores", 0)
+        if users and (n_input.value is None or n_input.value > users or n_input.value == auto_n[0]):
+            auto_n[0] = n_input.value = min(1000, users)
         counts.text = (f"{users:,} users · {rows.get('assessments', 0):,} assessments · {scores:,} scores"
                        + (f" (≈ {scores / users:.1f} per user)" if users else ": add sample users to begin"))
 
@@ -152,8 +177,15 @@ async def repository_page() -> None:
         progress.value = done / total
         data_status.text = f"{done:,} of {total:,} users…"
 
+    def data_busy(busy: bool) -> None:
+        for button in data_buttons:
+            button.set_enabled(not busy)
+        if busy:
+            progress.value = 0
+            data_status.text = "Working…"
+
     async def add_users() -> None:
-        progress.value = 0
+        data_busy(True)
         try:
             count = int(new_users.value or 0)
             await lab.load_samples(count, int(per_user.value or 0), progress=on_progress)
@@ -162,10 +194,12 @@ async def repository_page() -> None:
             notify_error(str(problem))
         else:
             data_status.text = f"Added {count:,} users with {int(per_user.value)} score(s) each."
+        finally:
+            data_busy(False)
         await refresh_counts()
 
     async def add_scores() -> None:
-        progress.value = 0
+        data_busy(True)
         try:
             added = await lab.nplus1.add_sample_scores(int(per_user.value or 0), progress=on_progress)
         except ValueError as problem:
@@ -173,6 +207,8 @@ async def repository_page() -> None:
             notify_error(str(problem))
         else:
             data_status.text = f"Added {added:,} scores." if added else "No users yet: add sample users first."
+        finally:
+            data_busy(False)
         await refresh_counts()
 
     def show_result(result: LoadResult) -> None:
@@ -217,15 +253,30 @@ async def repository_page() -> None:
             sweep_status.text = f"N = {result.n:,}: {result.strategy} ran {plural(result.statements, 'statement')} " \
                                 f"in {result.elapsed_s * 1000:,.0f} ms"
 
+        sweeping[0] = True
         try:
             results = await lab.nplus1.sweep(n_input.value, on_result=on_point)
         except ValidationError as problem:
             notify_error(str(problem))
         else:
-            sweep_status.text = f"Sweep finished: {len(results)} runs up to N = {results[-1].n:,}."
+            last = f" up to N = {results[-1].n:,}" if results else ""
+            sweep_status.text = f"Sweep finished: {len(results)} runs{last}." if not lab.nplus1.stopped else \
+                f"Sweep stopped after {len(results)} runs{last}."
+        finally:
+            sweeping[0] = False
+
+    sweeping = [False]  # this page's sweep: stopped when its tab goes away
+
+    def stop_own_sweep() -> None:
+        if sweeping[0]:
+            lab.nplus1.stop()
 
     def show_running() -> None:  # also while another tab's run holds the lab
         running.visible = lab.nplus1.running
+        stop_button.visible = lab.nplus1.sweeping
+        sweep_button.set_enabled(not lab.nplus1.running)
+
+    ui.context.client.on_disconnect(stop_own_sweep)
 
     show_running()
     ui.timer(0.25, show_running)
