@@ -53,7 +53,10 @@ async def test_fetch_is_labelled_miss_then_hit_and_counted(user: User) -> None:
     assert len(keys) == 1 and keys[0]["key"].startswith("qulab:cache:profile:")
     first_ttl = float(keys[0]["ttl"])
     assert 250 < first_ttl <= 330  # 300 s ± 10 % jitter
-    await asyncio.sleep(1.2)  # the page's ui.timer re-reads PTTL every second: the TTL counts down
+    for _ in range(100):  # the page's ui.timer re-reads PTTL every second: the TTL counts down
+        if float(user.find(marker="cache-keys").elements.pop().rows[0]["ttl"]) < first_ttl:
+            break
+        await asyncio.sleep(0.05)
     assert float(user.find(marker="cache-keys").elements.pop().rows[0]["ttl"]) < first_ttl
 
     user.find(marker="reset-counters").click()
@@ -109,6 +112,8 @@ async def test_new_score_invalidates_the_cached_score_and_rollback_does_not(user
 
 async def test_fail_open_switch_serves_from_database_and_recovers(user: User) -> None:
     lab = await open_with_users(user)
+    now = lab.caching.cache._clock()
+    lab.caching.cache._clock = lambda: now  # the breaker's 2 s window cannot close while the test runs
     assert (await fetch(user, "profile")).startswith("MISS")
 
     user.find(marker="simulate-down").click()
@@ -192,3 +197,44 @@ async def test_redis_gone_mid_run_breaks_no_page_and_recovers(user: User) -> Non
     assert (await fetch(user, "profile")).startswith("HIT")  # the entry survived the outage
     health = (await user.http_client.get("/api/health")).json()
     assert health["status"] == "ok"
+
+
+async def test_the_simulate_switch_shows_the_cache_state_after_a_reload(user: User) -> None:
+    lab = await lab_ready()
+    await open_caching(user)
+    assert user.find(marker="simulate-down").elements.pop().value is False
+    await lab.caching.simulate_unreachable(True)  # as another tab, or this one before a reload, did
+    await user.open("/caching")
+    await user.should_see("Redis is unreachable: the keys cannot be listed", retries=50)
+    assert user.find(marker="simulate-down").elements.pop().value is True
+    await lab.caching.simulate_unreachable(False)
+    for _ in range(100):  # the page's refresh timer follows the cache
+        if user.find(marker="simulate-down").elements.pop().value is False:
+            break
+        await asyncio.sleep(0.05)
+    assert user.find(marker="simulate-down").elements.pop().value is False
+
+
+async def test_history_times_are_utc(user: User) -> None:
+    import os
+    import time
+    from datetime import UTC, datetime, timedelta
+
+    zone = os.environ.get("TZ")
+    os.environ["TZ"] = "Asia/Kolkata"  # a local time five and a half hours off UTC
+    time.tzset()
+    try:
+        await open_with_users(user)
+        await fetch(user, "profile")
+    finally:
+        if zone is None:
+            del os.environ["TZ"]
+        else:
+            os.environ["TZ"] = zone
+        time.tzset()
+    history = user.find(marker="cache-history").elements.pop()
+    assert history.columns[0]["label"] == "Time (UTC)"
+    now = datetime.now(UTC)
+    shown = datetime.strptime(history.rows[0]["at"], "%H:%M:%S").replace(year=now.year, month=now.month,
+                                                                         day=now.day, tzinfo=UTC)
+    assert min(abs(now - shown - timedelta(days=d)) for d in (-1, 0, 1)) < timedelta(minutes=1)
