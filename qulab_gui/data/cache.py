@@ -9,11 +9,12 @@ with no score yet is cached as JSON `null` with a short TTL (negative caching), 
 does not hit the database every time. TTLs carry ±jitter so entries written together do not
 expire together.
 
-Invalidation follows the transaction: the cache subscribes to every `UnitOfWork` over its
-session factory (`unit_of_work.on_commit`) and, right after a commit, deletes the keys of the users
-and scores that transaction wrote, before `commit()` returns (the writer's next read is fresh).
-Writers need not know the cache exists; a rollback invalidates nothing, because nothing was
-written.
+Invalidation follows the transaction: every write of the app goes through a `UnitOfWork`, the
+cache subscribes to every unit of work over its engine (`unit_of_work.on_commit`) and, right after
+a commit, deletes the keys of the users and scores that transaction wrote (ORM objects and Core
+bulk inserts alike), before `commit()` returns (the writer's next read is fresh). Writers need not
+know the cache exists; a rollback invalidates nothing, because nothing was written. Resetting the
+whole database is followed by `invalidate_all()`.
 
 Concurrency (per process): N concurrent misses of one key share one database load (single-flight).
 A load that raced an invalidation is not written back (it may hold pre-commit data): it is
@@ -319,6 +320,11 @@ class CachedUserRepository:
                     keys[key_for(SCORE, entity.id)] = None
             elif isinstance(entity, AIRScore):
                 keys[key_for(SCORE, entity.user_id)] = None
+        for model, rows in uow.bulk_written:  # Core bulk inserts: no ORM objects, only their rows
+            if model is User:
+                keys.update((key_for(PROFILE, row["id"]), None) for row in rows)  # "no such user" was cacheable
+            elif model is AIRScore:
+                keys.update((key_for(SCORE, row["user_id"]), None) for row in rows)
         if keys:
             await self._invalidate_keys(list(keys))
 
@@ -377,12 +383,14 @@ class CachedUserRepository:
         """Apply invalidations remembered during an outage; True once Redis holds no stale entry."""
         try:
             if self._dirty_all:
+                covered = set(self._dirty)
                 await self._delete_all()
                 self._dirty_all = False
-                self._dirty.clear()
+                self._dirty.difference_update(covered)
             if self._dirty:
-                await self._client.delete(*self._dirty)
-                self._dirty.clear()
+                sent = set(self._dirty)  # keys added while DELETE is awaited stay for the next flush
+                await self._client.delete(*sent)
+                self._dirty.difference_update(sent)
         except REDIS_ERRORS as error:
             self._failed(error)
             return False

@@ -24,6 +24,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import AsyncAdaptedQueuePool, StaticPool
 
+from .errors import BUSY_TIMEOUT_S
 from .models import Base
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
@@ -58,7 +59,6 @@ def create_engine(url: str, pool: PoolSettings | None = None) -> AsyncEngine:
     if is_memory_sqlite(parsed):
         engine = create_async_engine(parsed, poolclass=StaticPool, connect_args={"check_same_thread": False})
     else:
-        connect_args: dict[str, Any] = {"timeout": 30} if parsed.get_backend_name() == "sqlite" else {}
         engine = create_async_engine(
             parsed,
             poolclass=AsyncAdaptedQueuePool,
@@ -66,7 +66,6 @@ def create_engine(url: str, pool: PoolSettings | None = None) -> AsyncEngine:
             max_overflow=pool.max_overflow,
             pool_timeout=pool.timeout_s,
             pool_pre_ping=pool.pre_ping,
-            connect_args=connect_args,
         )
     if parsed.get_backend_name() == "sqlite":
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
@@ -79,7 +78,9 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")  # SQLite ignores foreign keys (and so cascades) without it
     cursor.execute("PRAGMA journal_mode=WAL")  # readers do not block the writer
-    cursor.execute("PRAGMA busy_timeout=5000")  # wait for a lock instead of failing at once
+    # Wait this long for another writer's lock, then fail ("database is busy" on the page). The one
+    # setting: sqlite3's own connect(timeout=...) would set the same thing and be overridden here.
+    cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_S * 1000}")
     cursor.execute("PRAGMA synchronous=NORMAL")  # safe with WAL, much faster commits
     cursor.close()
 

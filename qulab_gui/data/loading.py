@@ -21,16 +21,16 @@ import threading
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import InvalidRequestError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import joinedload, raiseload, selectinload
 
 from .database import PoolSettings, StatementRecorder, create_engine, create_session_factory, is_memory_sqlite
+from .errors import ValidationError
 from .models import User
 from .repositories import UserRepository
-from .users import ValidationError
 
 RELATIONSHIPS = (User.scores, User.assessments)
 SELECTIN_CHUNK = 500  # SQLAlchemy's SelectInLoader batch: parent keys per `IN (...)` statement
@@ -144,10 +144,6 @@ async def measure(sessions: async_sessionmaker[AsyncSession], recorder: Statemen
             shapes=capture.shapes(), first_statements=[s.sql for s in capture.statements[:FIRST_STATEMENTS]],
             error=error,
         )
-
-
-async def count_users(session: AsyncSession) -> int:
-    return await session.scalar(select(func.count()).select_from(User)) or 0
 
 
 def check_n(n: object, available: int) -> int:

@@ -11,12 +11,10 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from .errors import SimulatedFailure, ValidationError, years_of_experience
 from .unit_of_work import UnitOfWork
-from .users import MAX_YEARS, ValidationError
 
-
-class SimulatedFailure(RuntimeError):
-    """Raised on purpose after the UPDATE ran, inside the transaction, so it is rolled back."""
+__all__ = ["SimulatedFailure", "profile_changes", "update_profile"]
 
 
 def profile_changes(name: str | None, years_experience: Any) -> dict[str, Any]:
@@ -28,13 +26,7 @@ def profile_changes(name: str | None, years_experience: Any) -> dict[str, Any]:
             raise ValidationError("Name is longer than 120 characters")
         changes["name"] = name
     if years_experience not in (None, ""):
-        try:
-            years = float(years_experience)
-        except (TypeError, ValueError):
-            raise ValidationError("Years of experience must be a number") from None
-        if years != int(years) or not 0 <= years <= MAX_YEARS:
-            raise ValidationError(f"Years of experience must be a whole number from 0 to {MAX_YEARS}")
-        changes["years_experience"] = int(years)
+        changes["years_experience"] = years_of_experience(years_experience)
     if not changes:
         raise ValidationError("Nothing to change: enter a new name or years of experience")
     return changes
@@ -52,6 +44,6 @@ async def update_profile(sessions: async_sessionmaker[AsyncSession], user_id: st
             setattr(user, attribute, value)
         await uow.session.flush()  # the UPDATE really runs inside the transaction
         if fail_before_commit:
-            raise SimulatedFailure("failed on purpose before commit: the edit was rolled back")
+            raise SimulatedFailure("failed on purpose before commit: the edit was rolled back", user=user_id)
         await uow.commit()
     return changes

@@ -1,7 +1,8 @@
 """Repositories: collection-like access to aggregates over one session.
 
 A repository never commits: the caller owns the transaction (see `unit_of_work.py`), so several
-repositories can take part in one atomic change. Queries live here, once, typed.
+repositories can take part in one atomic change. Queries live here, once, typed: the rest of the
+data layer and the labs ask a repository instead of writing a SELECT of their own.
 """
 
 from __future__ import annotations
@@ -10,17 +11,22 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased, selectinload
 
-from .models import AIRScore, Base, DomainEvent, User
+from .models import AIRScore, Assessment, Base, DomainEvent, User
 
 M = TypeVar("M", bound=Base)
 
 
+async def row_counts(session: AsyncSession) -> dict[str, int]:
+    """Rows per table of the schema, in dependency order."""
+    return {table.name: await session.scalar(select(func.count()).select_from(table)) or 0
+            for table in Base.metadata.sorted_tables}
+
+
 class Repository(Generic[M]):
-    """get / add / list with paging / delete / count for one model."""
+    """get / add / delete / count for one model."""
 
     model: type[M]
 
@@ -34,20 +40,11 @@ class Repository(Generic[M]):
         self.session.add(entity)
         return entity
 
-    async def list(self, *, offset: int = 0, limit: int = 50, options: Sequence[Any] = (),
-                   order_by: Any = None) -> list[M]:
-        query = select(self.model).options(*options).offset(offset).limit(limit)
-        query = query.order_by(order_by if order_by is not None else self._default_order())
-        return list(await self.session.scalars(query))
-
     async def delete(self, entity: M) -> None:
         await self.session.delete(entity)
 
     async def count(self) -> int:
         return await self.session.scalar(select(func.count()).select_from(self.model)) or 0
-
-    def _default_order(self) -> Any:
-        return self.model.__mapper__.primary_key[0]
 
 
 class UserRepository(Repository[User]):
@@ -64,23 +61,16 @@ class UserRepository(Repository[User]):
         """The first `limit` user ids in the same stable order (the cache workload draws from them)."""
         return list(await self.session.scalars(select(User.id).order_by(User.email, User.id).limit(limit)))
 
-    async def first_with_history(self, n: int) -> list[User]:
-        """The first N users with their scores and assessments: 1 + 2 statements per 500 users.
+    async def recent(self, *, limit: int = 200) -> list[User]:
+        """The newest users first (the models page's table)."""
+        return list(await self.session.scalars(select(User).order_by(User.created_at.desc(), User.email)
+                                               .limit(limit)))
 
-        The repository, not its caller, picks the loading strategy, so a caller who loops over
-        the users' collections cannot start an N+1 by accident (see `loading.py` for the others).
-        """
-        query = self.first_users(n).options(selectinload(User.scores), selectinload(User.assessments))
-        return list(await self.session.scalars(query))
-
-    async def with_scores(self, *, limit: int = 50) -> list[User]:
-        """Users that have at least one score."""
-        query = (select(User).where(select(AIRScore.id).where(AIRScore.user_id == User.id).exists())
-                 .order_by(User.email).limit(limit))
-        return list(await self.session.scalars(query))
-
-    def _default_order(self) -> Any:
-        return User.email
+    async def history_counts(self, user_id: str) -> tuple[int, int]:
+        """How many assessments and scores a user has (what deleting them takes along)."""
+        assessments = await self.session.scalar(select(func.count()).where(Assessment.user_id == user_id))
+        scores = await self.session.scalar(select(func.count()).where(AIRScore.user_id == user_id))
+        return assessments or 0, scores or 0
 
 
 class AIRScoreRepository(Repository[AIRScore]):
@@ -91,33 +81,21 @@ class AIRScoreRepository(Repository[AIRScore]):
                  .order_by(AIRScore.created_at.desc(), AIRScore.id.desc()).limit(1))
         return await self.session.scalar(query)
 
-    async def latest_per_user(self, user_ids: Sequence[str]) -> dict[str, AIRScore]:
-        """Each user's newest score in one statement (a window function, not a query per user)."""
-        ranked = select(AIRScore, func.row_number().over(
-            partition_by=AIRScore.user_id, order_by=(AIRScore.created_at.desc(), AIRScore.id.desc()),
-        ).label("rank")).where(AIRScore.user_id.in_(user_ids)).subquery()
-        newest = aliased(AIRScore, ranked)
-        rows = await self.session.scalars(select(newest).where(ranked.c.rank == 1))
-        return {score.user_id: score for score in rows}
-
-    def _default_order(self) -> Any:
-        return AIRScore.created_at.desc()
-
 
 class DomainEventRepository(Repository[DomainEvent]):
+    """Reads of the outbox table for pages and health. The publisher claims its batches itself
+    (`outbox.py`: due rows, leases, per-aggregate order); nothing here hands out work."""
+
     model = DomainEvent
 
-    async def pending(self, *, now: datetime, limit: int = 100) -> list[DomainEvent]:
-        """Pending events that are due (next_attempt_at NULL or past), oldest first."""
-        query = (select(DomainEvent)
-                 .where(DomainEvent.status == "pending",
-                        or_(DomainEvent.next_attempt_at.is_(None), DomainEvent.next_attempt_at <= now))
-                 .order_by(DomainEvent.occurred_at, DomainEvent.id).limit(limit))
-        return list(await self.session.scalars(query))
-
     async def recent(self, *, limit: int = 50) -> list[DomainEvent]:
-        query = select(DomainEvent).order_by(DomainEvent.occurred_at.desc(), DomainEvent.id).limit(limit)
+        query = select(DomainEvent).order_by(DomainEvent.occurred_at.desc(), DomainEvent.id.desc()).limit(limit)
         return list(await self.session.scalars(query))
 
-    def _default_order(self) -> Any:
-        return DomainEvent.occurred_at
+    async def counts_by_status(self) -> dict[str, int]:
+        rows = await self.session.execute(select(DomainEvent.status, func.count()).group_by(DomainEvent.status))
+        return {status: n for status, n in rows.all()}
+
+    async def oldest_pending_at(self) -> datetime | None:
+        return await self.session.scalar(
+            select(func.min(DomainEvent.occurred_at)).where(DomainEvent.status == "pending"))

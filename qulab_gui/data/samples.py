@@ -2,8 +2,14 @@
 
 The names and abilities are drawn from `random.Random(seed)` so a run can be repeated; every score
 is computed by `scoring.calculate_air` from the user's assessments, never drawn at random.
-Rows are inserted in batches with executemany inside one transaction: a failure mid-load leaves
-nothing half-written, and `progress` is called between batches so a page can show a live bar.
+Rows are inserted in batches with executemany inside one unit of work: a failure mid-load leaves
+nothing half-written, `progress` is called between batches so a page can show a live bar, and
+the user cache drops the keys of every user whose rows were inserted (`UnitOfWork.bulk_insert`).
+
+A batch is sized in rows, not users: 50 scores per user make each user 50 times the work, and
+one batch is computed between two awaits, so its size bounds how long the event loop stalls.
+While a load runs it holds SQLite's write lock; another write waits up to the busy timeout and
+then gets "the database is busy" (see `errors.py`).
 """
 
 from __future__ import annotations
@@ -13,21 +19,26 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from sqlalchemy import insert, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import select
 
 from .models import AIRScore, Assessment, User, new_id
 from .scoring import EDUCATION_LEVELS, OCCUPATIONS, AssessmentEvidence, calculate_air
+from .unit_of_work import SessionSource, UnitOfWork
 
 FIRST = ["Ada", "Alan", "Grace", "Edsger", "Barbara", "Donald", "Margaret", "Ken", "Frances", "John",
          "Radia", "Tim", "Hedy", "Linus", "Sophie", "Guido", "Katherine", "Dennis", "Anita", "Niklaus"]
 LAST = ["Lovelace", "Turing", "Hopper", "Dijkstra", "Liskov", "Knuth", "Hamilton", "Thompson", "Allen",
         "McCarthy", "Perlman", "Berners-Lee", "Lamarr", "Torvalds", "Wilson", "van Rossum", "Johnson",
         "Ritchie", "Borg", "Wirth"]
-BATCH = 250
+ROWS_PER_BATCH = 2_500  # score rows (or users with no scores) computed and inserted per batch
 MAX_SAMPLE_USERS = 20_000
 
 Progress = Callable[[int, int], Awaitable[None] | None]
+
+
+def users_per_batch(scores_per_user: int) -> int:
+    """How many users make about ROWS_PER_BATCH score rows (at least one user per batch)."""
+    return max(1, ROWS_PER_BATCH // max(1, scores_per_user))
 
 
 def _assessments_for(rng: random.Random, user_id: str) -> list[dict[str, Any]]:
@@ -55,7 +66,7 @@ def _scores_for(user: dict[str, Any], assessments: list[dict[str, Any]], count: 
 
 
 async def load_samples(
-    session: AsyncSession, users: int, scores_per_user: int = 1, *, seed: int = 42,
+    sessions: SessionSource, users: int, scores_per_user: int = 1, *, seed: int = 42,
     progress: Progress | None = None,
 ) -> int:
     """Insert `users` sample users, each with 3 assessments and `scores_per_user` scores."""
@@ -66,10 +77,11 @@ async def load_samples(
     rng = random.Random(seed)
     batch_tag = uuid.uuid4().hex[:6]  # keeps emails unique across repeated loads
     occupations = sorted(OCCUPATIONS)
-    async with session.begin():
-        for start in range(0, users, BATCH):
+    batch = users_per_batch(scores_per_user)
+    async with UnitOfWork(sessions) as uow:
+        for start in range(0, users, batch):
             user_rows, assessment_rows, score_rows = [], [], []
-            for i in range(start, min(start + BATCH, users)):
+            for i in range(start, min(start + batch, users)):
                 first, last = rng.choice(FIRST), rng.choice(LAST)
                 user = {
                     "id": new_id(), "name": f"{first} {last}",
@@ -81,38 +93,39 @@ async def load_samples(
                 user_rows.append(user)
                 assessment_rows += assessments
                 score_rows += _scores_for(user, assessments, scores_per_user)
-            await session.execute(insert(User), user_rows)
-            await session.execute(insert(Assessment), assessment_rows)
-            if score_rows:
-                await session.execute(insert(AIRScore), score_rows)
+            await uow.bulk_insert(User, user_rows)
+            await uow.bulk_insert(Assessment, assessment_rows)
+            await uow.bulk_insert(AIRScore, score_rows)
             if progress is not None:
                 maybe = progress(start + len(user_rows), users)
                 if maybe is not None:
                     await maybe
+        await uow.commit()
     return users
 
 
-async def add_scores(session: AsyncSession, per_user: int, *, progress: Progress | None = None) -> int:
+async def add_scores(sessions: SessionSource, per_user: int, *, progress: Progress | None = None) -> int:
     """Recalculate `per_user` more scores for every existing user from their assessments."""
     if not 1 <= per_user <= 50:
         raise ValueError("Scores per user must be between 1 and 50")
     added = 0
-    async with session.begin():
-        users = (await session.execute(select(User.id, User.occupation_code, User.years_experience))).all()
-        rows = (await session.execute(select(Assessment.user_id, Assessment.component,
-                                             Assessment.current_ability, Assessment.items_administered))).all()
+    batch_users = users_per_batch(per_user)
+    async with UnitOfWork(sessions) as uow:
+        users = (await uow.session.execute(select(User.id, User.occupation_code, User.years_experience))).all()
+        rows = (await uow.session.execute(select(Assessment.user_id, Assessment.component,
+                                                 Assessment.current_ability, Assessment.items_administered))).all()
         by_user: dict[str, list[dict[str, Any]]] = {}
         for row in rows:
             by_user.setdefault(row.user_id, []).append(row._asdict())
-        for start in range(0, len(users), BATCH):
+        for start in range(0, len(users), batch_users):
             batch = []
-            for u in users[start:start + BATCH]:
+            for u in users[start:start + batch_users]:
                 batch += _scores_for(u._asdict(), by_user.get(u.id, []), per_user)
-            if batch:
-                await session.execute(insert(AIRScore), batch)
-                added += len(batch)
+            await uow.bulk_insert(AIRScore, batch)
+            added += len(batch)
             if progress is not None:
-                maybe = progress(min(start + BATCH, len(users)), len(users))
+                maybe = progress(min(start + batch_users, len(users)), len(users))
                 if maybe is not None:
                     await maybe
+        await uow.commit()
     return added

@@ -16,23 +16,17 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import selectinload
 
+from .errors import SimulatedFailure, ValidationError
 from .models import AIRScore, DomainEvent, User, new_id, utcnow
+from .repositories import UserRepository
 from .scoring import AssessmentEvidence, calculate_air
 from .unit_of_work import UnitOfWork
-from .users import ValidationError
+
+__all__ = ["RolledBack", "ScoreRecorded", "SimulatedFailure", "record_burst", "record_score", "rows_for"]
 
 EVENT_TYPE = "AIRScoreCalculated"
 AGGREGATE_TYPE = "user"
 MAX_BURST = 1000
-
-
-class SimulatedFailure(RuntimeError):
-    """Raised on purpose after the rows were written, inside the transaction."""
-
-    def __init__(self, score_id: str, event_id: str) -> None:
-        super().__init__("failed after writing the score (injected): the transaction is rolled back")
-        self.score_id = score_id
-        self.event_id = event_id
 
 
 @dataclass(frozen=True)
@@ -79,7 +73,8 @@ async def record_score(sessions: async_sessionmaker[AsyncSession], user_id: str,
                      "calculated_at": calculated_at.isoformat()}))
         if fail_after_write:
             await uow.session.flush()  # both INSERTs really reach the database before the failure
-            raise SimulatedFailure(score_id, event_id)
+            raise SimulatedFailure("failed after writing the score (injected): the transaction is rolled back",
+                                   score=score_id, event=event_id)
         await uow.commit()
     return ScoreRecorded(user.id, score_id, event_id, result.air_score)
 
@@ -97,7 +92,7 @@ async def record_burst(sessions: async_sessionmaker[AsyncSession], count: int, *
     if not 1 <= count <= MAX_BURST:
         raise ValidationError(f"A burst is between 1 and {MAX_BURST:,} scores")
     async with sessions() as session:
-        user_ids = list(await session.scalars(select(User.id).order_by(User.email).limit(200)))
+        user_ids = await UserRepository(session).ids(limit=200)
     if not user_ids:
         raise ValidationError("There are no users yet: add sample users first")
     rng = random.Random(seed)

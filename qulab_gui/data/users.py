@@ -1,7 +1,8 @@
-"""Creating and deleting users: validation before the session, one transaction per action.
+"""Creating and deleting users: validation before the session, one unit of work per action.
 
 Bad input raises `ValidationError` with a message meant for the page, before anything is written;
 a constraint the database enforces (the unique email, for one) is turned into the same error.
+Both writes go through a `UnitOfWork`, so the user cache drops the keys they made stale.
 """
 
 from __future__ import annotations
@@ -9,20 +10,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from .models import AIRScore, Assessment, User
+from .errors import ValidationError, years_of_experience
+from .models import User
 from .scoring import EDUCATION_LEVELS, OCCUPATIONS
+from .unit_of_work import SessionSource, UnitOfWork
 
 # Deliberately simple: one @, no spaces, a dot in the domain. Real verification is a mail round-trip.
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-MAX_YEARS = 70
-
-
-class ValidationError(ValueError):
-    """Input a user can fix; the message is shown as is."""
 
 
 @dataclass(frozen=True)
@@ -53,15 +49,8 @@ class NewUser:
             raise ValidationError("Choose an occupation from the list")
         if education_level not in EDUCATION_LEVELS:
             raise ValidationError("Choose an education level from the list")
-        try:
-            years = float(years_experience) if years_experience not in (None, "") else 0.0
-        except (TypeError, ValueError):
-            raise ValidationError("Years of experience must be a number") from None
-        if years < 0:
-            raise ValidationError("Years of experience cannot be negative")
-        if years != int(years) or years > MAX_YEARS:
-            raise ValidationError(f"Years of experience must be a whole number from 0 to {MAX_YEARS}")
-        return cls(email, name, occupation_code, education_level, int(years))
+        years = years_of_experience(years_experience) if years_experience not in (None, "") else 0
+        return cls(email, name, occupation_code, education_level, years)
 
 
 @dataclass(frozen=True)
@@ -71,38 +60,35 @@ class DeletedUser:
     scores: int
 
 
-async def create_user(session: AsyncSession, new: NewUser) -> User:
-    """Insert one user in its own transaction; a duplicate email becomes a ValidationError."""
+async def create_user(sessions: SessionSource, new: NewUser) -> User:
+    """Insert one user in its own unit of work; a duplicate email becomes a ValidationError."""
     user = User(
         email=new.email, name=new.name, occupation_code=new.occupation_code,
         education_level=new.education_level, years_experience=new.years_experience,
     )
     try:
-        async with session.begin():
-            if await session.scalar(select(User.id).where(User.email == new.email)):
+        async with UnitOfWork(sessions) as uow:
+            if await uow.users.by_email(new.email) is not None:
                 raise ValidationError(f"A user with email {new.email} already exists")
-            session.add(user)
+            uow.users.add(user)
+            await uow.commit()
     except IntegrityError:  # a concurrent insert won the race past the check above
         raise ValidationError(f"A user with email {new.email} already exists") from None
     return user
 
 
-async def delete_user(session: AsyncSession, user_id: str) -> DeletedUser:
-    """Delete a user; the ORM cascade (delete-orphan) removes their assessments and scores."""
-    async with session.begin():
-        user = await session.get(User, user_id)
+async def delete_user(sessions: SessionSource, user_id: str) -> DeletedUser:
+    """Delete a user; the database's ON DELETE CASCADE removes their assessments and scores.
+
+    The relationships are `passive_deletes=True`, so the ORM issues one DELETE for the user and
+    leaves the children to the foreign keys (SQLite enforces them only with PRAGMA foreign_keys=ON,
+    set on every connection). The counts are read first, in the same transaction.
+    """
+    async with UnitOfWork(sessions) as uow:
+        user = await uow.users.get(user_id)
         if user is None:
             raise ValidationError("That user no longer exists")
-        assessments = await session.scalar(select(func.count()).where(Assessment.user_id == user_id))
-        scores = await session.scalar(select(func.count()).where(AIRScore.user_id == user_id))
-        await session.delete(user)
-    return DeletedUser(user.email, assessments or 0, scores or 0)
-
-
-async def count_users(session: AsyncSession) -> int:
-    return await session.scalar(select(func.count()).select_from(User)) or 0
-
-
-async def recent_users(session: AsyncSession, limit: int = 200) -> list[User]:
-    result = await session.scalars(select(User).order_by(User.created_at.desc(), User.email).limit(limit))
-    return list(result)
+        assessments, scores = await uow.users.history_counts(user_id)
+        await uow.users.delete(user)
+        await uow.commit()
+    return DeletedUser(user.email, assessments, scores)

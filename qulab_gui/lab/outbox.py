@@ -7,13 +7,13 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from redis.exceptions import RedisError
-from sqlalchemy import func, select
 
 from qulab_gui.data import score_calculation
 from qulab_gui.data.consumer import ConsumerState, ProjectionConsumer, stream_tail
+from qulab_gui.data.errors import SimulatedFailure, ValidationError
 from qulab_gui.data.models import DomainEvent
 from qulab_gui.data.outbox import Faults, OutboxPublisher, PublisherConfig, TickResult, default_name, retry_failed
-from qulab_gui.data.users import ValidationError
+from qulab_gui.data.repositories import DomainEventRepository
 
 if TYPE_CHECKING:
     from .core import Lab
@@ -134,10 +134,11 @@ class OutboxLab:
         try:
             return await score_calculation.record_score(self.lab.sessions, user_id,
                                                         fail_after_write=fail_after_write)
-        except score_calculation.SimulatedFailure as failure:
+        except SimulatedFailure as failure:
+            score_id, event_id = failure.written["score"], failure.written["event"]
             async with self.lab.session() as session:
-                scores, events = await score_calculation.rows_for(session, failure.score_id, failure.event_id)
-            return score_calculation.RolledBack(failure.score_id, failure.event_id, scores, events)
+                scores, events = await score_calculation.rows_for(session, score_id, event_id)
+            return score_calculation.RolledBack(score_id, event_id, scores, events)
 
     async def score_burst(self, count: int) -> int:
         async with self.lab.exclusive("A burst of scores"):
@@ -149,8 +150,7 @@ class OutboxLab:
 
     async def recent_events(self, limit: int = 30) -> list[DomainEvent]:
         async with self.lab.session() as session:
-            query = select(DomainEvent).order_by(DomainEvent.occurred_at.desc(), DomainEvent.id.desc()).limit(limit)
-            return list(await session.scalars(query))
+            return await DomainEventRepository(session).recent(limit=limit)
 
     async def stream_tail(self, count: int = 10) -> list[dict[str, str]]:
         await self.lab.ready()
@@ -189,10 +189,9 @@ class OutboxLab:
     async def counts(self) -> dict[str, Any]:
         """Events per status and the age of the oldest pending one, read from the table."""
         async with self.lab.session() as session:
-            rows = await session.execute(select(DomainEvent.status, func.count()).group_by(DomainEvent.status))
-            counts = {status: n for status, n in rows.all()}
-            oldest = await session.scalar(
-                select(func.min(DomainEvent.occurred_at)).where(DomainEvent.status == "pending"))
+            events = DomainEventRepository(session)
+            counts = await events.counts_by_status()
+            oldest = await events.oldest_pending_at()
         age = (datetime.now(UTC) - oldest).total_seconds() if oldest else None
         return {
             "pending": counts.get("pending", 0),

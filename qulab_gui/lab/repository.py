@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from qulab_gui.data import loading, samples
 from qulab_gui.data.loading import LoadResult
+from qulab_gui.data.repositories import UserRepository
 
 if TYPE_CHECKING:
     from .core import Lab
@@ -75,7 +76,7 @@ class RepositoryLab:
 
     async def _checked_n(self, n: Any) -> int:
         async with self.lab.session() as session:
-            return loading.check_n(n, await loading.count_users(session))
+            return loading.check_n(n, await UserRepository(session).count())
 
     async def _run_plan(self, plan: list[tuple[str, int]], on_result: Any) -> list[LoadResult]:
         lab = self.lab

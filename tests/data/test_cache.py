@@ -29,10 +29,10 @@ from qulab_gui.data.cache import (
     cache_client,
     key_for,
 )
+from qulab_gui.data.errors import SimulatedFailure, ValidationError
 from qulab_gui.data.models import AIRScore, User, utcnow
-from qulab_gui.data.profile_edits import SimulatedFailure, update_profile
+from qulab_gui.data.profile_edits import update_profile
 from qulab_gui.data.unit_of_work import UnitOfWork
-from qulab_gui.data.users import ValidationError
 from qulab_gui.data.workload import WorkloadSpec, run_workload, zipf_sequence
 
 
@@ -46,9 +46,12 @@ class Clock:
         return self.now
 
 
-async def add_users(sessions, n: int, scores_per_user: int = 1) -> list[str]:
+async def add_users(sessions, n: int, scores_per_user: int = 1, *, counted_from=None) -> list[str]:
+    """Load sample users; with `counted_from=cache`, that cache's counters start after the load."""
     async with sessions() as session:
         await samples.load_samples(session, n, scores_per_user)
+    if counted_from is not None:
+        await counted_from.reset_stats()  # the load's own invalidations are not the test's
     async with sessions() as session:
         return list(await session.scalars(select(User.id).order_by(User.email)))
 
@@ -139,7 +142,7 @@ async def write_score(sessions, user_id: str, *, fail: bool = False) -> str:
 
 
 async def test_write_invalidates_after_commit_so_no_stale_read(cache, sessions, redis_conn) -> None:
-    [user_id] = await add_users(sessions, 1)
+    [user_id] = await add_users(sessions, 1, counted_from=cache)
     before = (await cache.profile(user_id)).value
     assert (await cache.profile(user_id)).outcome == HIT
     new_years = (before["years_experience"] + 7) % 70
@@ -157,7 +160,7 @@ async def test_write_invalidates_after_commit_so_no_stale_read(cache, sessions, 
 
 
 async def test_outbox_score_write_invalidates_the_cached_score(cache, sessions) -> None:
-    [user_id] = await add_users(sessions, 1)
+    [user_id] = await add_users(sessions, 1, counted_from=cache)
     await cache.latest_score(user_id)
     await score_calculation.record_score(sessions, user_id)  # lab 5's score + event write
     assert cache.stats[SCORE].invalidations == 1
@@ -177,7 +180,7 @@ async def test_deleting_a_user_invalidates_profile_and_score(cache, sessions) ->
 
 
 async def test_rollback_invalidates_nothing(cache, sessions, redis_conn) -> None:
-    [user_id] = await add_users(sessions, 1)
+    [user_id] = await add_users(sessions, 1, counted_from=cache)
     cached = (await cache.profile(user_id)).value
     score = (await cache.latest_score(user_id)).value
     raw = await redis_conn.client.get(key_for(PROFILE, user_id))

@@ -11,8 +11,8 @@ import threading
 import pytest
 
 from qulab_gui.data import loading
+from qulab_gui.data.errors import ValidationError
 from qulab_gui.data.samples import load_samples
-from qulab_gui.data.users import ValidationError
 
 USERS, SCORES, ASSESSMENTS = 501, 2, 3
 SIZES = (1, 7, 500, 501)  # 500 is one selectin batch, 501 spills into a second

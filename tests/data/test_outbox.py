@@ -94,7 +94,7 @@ async def test_score_and_event_are_written_in_one_transaction(sessions) -> None:
     with pytest.raises(SimulatedFailure) as failure:
         await record_score(sessions, user_id, fail_after_write=True)
     async with sessions() as session:
-        assert await rows_for(session, failure.value.score_id, failure.value.event_id) == (0, 0)
+        assert await rows_for(session, failure.value.written["score"], failure.value.written["event"]) == (0, 0)
         assert len((await session.scalars(select(AIRScore.id))).all()) == scores_before + 1
         assert len((await session.scalars(select(DomainEvent.id))).all()) == 1
 

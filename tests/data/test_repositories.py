@@ -3,7 +3,7 @@
 from datetime import UTC, datetime, timedelta
 
 from qulab_gui.data.models import AIRScore, DomainEvent, User
-from qulab_gui.data.repositories import AIRScoreRepository, DomainEventRepository, UserRepository
+from qulab_gui.data.repositories import AIRScoreRepository, DomainEventRepository, UserRepository, row_counts
 from qulab_gui.data.samples import load_samples
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -40,21 +40,20 @@ async def test_add_is_only_kept_when_the_caller_commits(sessions) -> None:
         assert fetched is not None and fetched.email == "user02@example.org"
 
 
-async def test_list_pages_in_a_stable_order_and_delete_removes(sessions) -> None:
+async def test_delete_and_count(sessions) -> None:
     async with sessions() as session:
         for i in (3, 1, 4, 0, 2):
             session.add(a_user(i))
         await session.commit()
     async with sessions() as session:
         repo = UserRepository(session)
-        first, second, rest = (await repo.list(offset=0, limit=2), await repo.list(offset=2, limit=2),
-                               await repo.list(offset=4, limit=2))
-        assert [u.email for u in first + second + rest] == [f"user{i:02d}@example.org" for i in range(5)]
-        await repo.delete(first[0])
+        await repo.delete(await repo.by_email("user00@example.org"))
         await session.commit()
     async with sessions() as session:
         assert await UserRepository(session).count() == 4
         assert await UserRepository(session).by_email("user00@example.org") is None
+        recent = await UserRepository(session).recent(limit=2)
+        assert len(recent) == 2 and recent[0].created_at >= recent[1].created_at
 
 
 async def test_by_email_ignores_case_and_spaces(sessions) -> None:
@@ -65,7 +64,7 @@ async def test_by_email_ignores_case_and_spaces(sessions) -> None:
         assert found is not None and found.name == "User 7"
 
 
-async def test_latest_score_per_user_in_one_statement(sessions, recorder) -> None:
+async def test_latest_score_and_history_counts(sessions) -> None:
     async with sessions() as session:
         ada, alan, nobody = a_user(1), a_user(2), a_user(3)
         session.add_all([nobody, a_score(ada, 50, T0), a_score(ada, 70, T0 + timedelta(days=2)),
@@ -73,45 +72,34 @@ async def test_latest_score_per_user_in_one_statement(sessions, recorder) -> Non
         await session.commit()
     async with sessions() as session:
         scores = AIRScoreRepository(session)
-        with recorder.capture() as capture:
-            latest = await scores.latest_per_user([ada.id, alan.id, nobody.id])
-        assert capture.count == 1
-        assert {user_id: s.air_score for user_id, s in latest.items()} == {ada.id: 70, alan.id: 40}
         newest = await scores.latest_for(ada.id)
         assert newest is not None and newest.air_score == 70
         assert await scores.latest_for(nobody.id) is None
-        assert [u.id for u in await UserRepository(session).with_scores()] == [ada.id, alan.id]
+        assert await UserRepository(session).history_counts(ada.id) == (0, 3)
 
 
-async def test_pending_events_are_due_ones_oldest_first(sessions) -> None:
-    now = T0 + timedelta(hours=1)
+async def test_event_reads_for_pages_and_health(sessions) -> None:
     async with sessions() as session:
+        assert await DomainEventRepository(session).oldest_pending_at() is None
         session.add_all([
-            due_later := an_event("pending", T0 + timedelta(minutes=2)),
-            an_event("pending", T0 + timedelta(minutes=3), next_attempt_at=now + timedelta(seconds=30)),
-            retry_due := an_event("pending", T0 + timedelta(minutes=1), next_attempt_at=now - timedelta(seconds=1)),
+            an_event("pending", T0 + timedelta(minutes=2)),
+            an_event("pending", T0 + timedelta(minutes=3), next_attempt_at=T0 + timedelta(hours=1)),
+            an_event("pending", T0 + timedelta(minutes=1)),
             an_event("published", T0),
             an_event("failed", T0),
         ])
         await session.commit()
     async with sessions() as session:
         events = DomainEventRepository(session)
-        assert [e.id for e in await events.pending(now=now)] == [retry_due.id, due_later.id]
-        assert len(await events.pending(now=now, limit=1)) == 1
+        assert await events.counts_by_status() == {"pending": 3, "published": 1, "failed": 1}
+        assert await events.oldest_pending_at() == T0 + timedelta(minutes=1)
         recent = await events.recent(limit=3)
-        assert [e.occurred_at for e in recent] == sorted((e.occurred_at for e in recent), reverse=True)
-        assert recent[0].occurred_at == T0 + timedelta(minutes=3)
+        assert [e.occurred_at for e in recent] == [T0 + timedelta(minutes=m) for m in (3, 2, 1)]
 
 
-async def test_first_with_history_loads_collections_without_n_plus_1(sessions, recorder) -> None:
+async def test_row_counts_per_table(sessions) -> None:
     async with sessions() as session:
-        await load_samples(session, 12, scores_per_user=2)
+        await load_samples(session, 4, scores_per_user=2)
     async with sessions() as session:
-        with recorder.capture() as capture:
-            users = await UserRepository(session).first_with_history(10)
-            # touching every collection afterwards costs nothing: they are loaded already
-            loaded = [(len(await u.awaitable_attrs.scores), len(await u.awaitable_attrs.assessments))
-                      for u in users]
-        assert capture.count == 3  # users, then one IN-batch per collection
-        assert loaded == [(2, 3)] * 10
-        assert [u.email for u in users] == sorted(u.email for u in users)
+        counts = await row_counts(session)
+    assert (counts["users"], counts["assessments"], counts["air_scores"]) == (4, 12, 8)

@@ -2,7 +2,9 @@
 
 import pytest
 
-from qulab_gui.data.users import NewUser, ValidationError, count_users, create_user
+from qulab_gui.data.errors import ValidationError
+from qulab_gui.data.repositories import UserRepository
+from qulab_gui.data.users import NewUser, create_user
 
 GOOD = dict(email="Grace@Example.org", name="  Grace   Hopper ", occupation_code="15-1252",
             education_level="doctorate", years_experience=12)
@@ -39,4 +41,4 @@ async def test_duplicate_email_is_a_clear_message_and_writes_nothing(sessions) -
         async with sessions() as session:
             await create_user(session, NewUser.parse(**(GOOD | {"email": "GRACE@example.org", "name": "Other"})))
     async with sessions() as session:
-        assert await count_users(session) == 1
+        assert await UserRepository(session).count() == 1
