@@ -1,8 +1,8 @@
 """Drive the real QuLab in Chromium as a student would, from source and as the frozen executable.
 
-Each test module gets one app process (the `served` fixture, once from source and once frozen);
-the tests below run in file order against it, so later pages see the data earlier flows made,
-and the screenshots at the end show pages with data in them.
+Each test module gets one app process (the `served` fixture, once from source and once frozen).
+Every test seeds the data it needs through the pages themselves, so any one of them runs alone
+(`-k caching`); run in file order, the screenshots at the end show pages with data in them.
 """
 
 from __future__ import annotations
@@ -28,6 +28,23 @@ PAGES = {
 }
 
 
+def user_count(tab: Tab) -> int:
+    """The users in the table, as the models page counts them."""
+    tab.open("/models", "1 · Data models")
+    counts = tab.page.get_by_text(re.compile(r"^[\d,]+ users · "))
+    expect(counts).to_be_visible()
+    return int(counts.inner_text().split(" users")[0].replace(",", ""))
+
+
+def add_sample_users(tab: Tab, count: int) -> None:
+    """Sample users with one score each, through the connectivity page's own button."""
+    page = tab.page
+    tab.open("/connectivity", "2 · Connectivity & pooling")
+    page.get_by_label("Users", exact=True).fill(str(count))
+    page.get_by_role("button", name="Load sample data").click()
+    expect(page.get_by_text(f"Loaded {count:,} users").first).to_be_visible(timeout=120_000)
+
+
 def test_health_answers_per_the_contract(served: launcher.RunningApp) -> None:
     health = served.health()
     assert health is not None
@@ -41,8 +58,8 @@ def test_health_answers_per_the_contract(served: launcher.RunningApp) -> None:
 
 
 def test_create_a_user_and_a_duplicate(tab: Tab) -> None:
+    before = user_count(tab)
     page = tab.page
-    tab.open("/models", "1 · Data models")
     page.get_by_label("Email").fill("ada@example.org")
     page.get_by_label("Name", exact=True).fill("Ada Lovelace")
     page.get_by_role("button", name="Create user").click()
@@ -58,18 +75,14 @@ def test_create_a_user_and_a_duplicate(tab: Tab) -> None:
     page.get_by_label("Name", exact=True).fill("Nobody")
     page.get_by_role("button", name="Create user").click()
     expect(page.get_by_text("'not-an-email' is not a valid email address").first).to_be_visible()
-    expect(page.get_by_text(re.compile(r"^1 users · "))).to_be_visible()
+    expect(page.get_by_text(re.compile(rf"^{before + 1:,} users · "))).to_be_visible()
     tab.assert_clean()
 
 
 def test_load_sample_data(tab: Tab) -> None:
-    page = tab.page
-    tab.open("/connectivity", "2 · Connectivity & pooling")
-    page.get_by_label("Users", exact=True).fill("40")
-    page.get_by_role("button", name="Load sample data").click()
-    expect(page.get_by_text("Loaded 40 users").first).to_be_visible(timeout=60_000)
-    tab.open("/models", "1 · Data models")
-    expect(page.get_by_text(re.compile(r"^41 users · "))).to_be_visible()
+    before = user_count(tab)
+    add_sample_users(tab, 40)
+    assert user_count(tab) == before + 40
     tab.assert_clean()
 
 
@@ -89,20 +102,23 @@ def test_run_the_pool_probe(tab: Tab, served: launcher.RunningApp) -> None:
 
 
 def test_compare_the_loading_strategies(tab: Tab, served: launcher.RunningApp) -> None:
-    """Run all four strategies on N users and read the engine's statement counts off the table."""
-    from qulab_gui.data.loading import STRATEGIES, expected_statements
+    """Run all four strategies on N = 20 users and read the engine's statement counts off the table.
 
+    The numbers are the theory worked out by hand: lazy 1 + 20 x 2 relationships, selectin 1 + 1 per
+    relationship (20 keys fit one IN-list of 500), joined and the guard one statement each.
+    """
+    add_sample_users(tab, 20)
     page = tab.page
     tab.open("/repository", "3 · Repository & N+1")
     page.get_by_label("N (users)").fill("20")
     page.get_by_role("button", name="Run all four").click()
     expect(page.get_by_text("Measured 4 strategies for N = 20.").first).to_be_visible(timeout=60_000)
-    for strategy, label in STRATEGIES.items():
+    expected = {"Lazy loading (awaitable_attrs in a loop)": 41, "selectinload": 3, "joinedload": 1,
+                'raiseload("*") guard': 1}
+    for label, statements in expected.items():
         row = page.locator("tbody tr").filter(has=page.get_by_role("cell", name=label, exact=True))
-        expected = expected_statements(strategy, 20)
-        expect(row.locator("td").nth(1)).to_have_text(str(expected))  # counted by the engine
-        expect(row.locator("td").nth(2)).to_have_text(f"{expected} ✓")  # and equal to the theory
-    assert expected_statements("lazy", 20) > 20 > expected_statements("selectin", 20)  # N+1 made visible
+        expect(row.locator("td").nth(1)).to_have_text(str(statements))  # counted by the engine
+        expect(row.locator("td").nth(2)).to_have_text(f"{statements} ✓")  # and equal to the page's theory
     page.wait_for_timeout(1000)  # the bar chart animates in
     tab.screenshot(served.label, "4-repository-after-run")
     tab.assert_clean()
@@ -110,6 +126,7 @@ def test_compare_the_loading_strategies(tab: Tab, served: launcher.RunningApp) -
 
 def test_read_through_the_cache_miss_then_hit_and_invalidated_by_a_write(tab: Tab, served: launcher.RunningApp
                                                                          ) -> None:
+    add_sample_users(tab, 5)
     page = tab.page
     tab.open("/caching", "4 · Caching")
     fetch = page.get_by_role("button", name="Fetch profile")
@@ -138,6 +155,7 @@ def test_read_through_the_cache_miss_then_hit_and_invalidated_by_a_write(tab: Ta
 def test_a_new_score_is_published_through_the_outbox(tab: Tab, served: launcher.RunningApp) -> None:
     """The score and its event commit together; the publisher (an app timer) delivers the event to the
     Redis Stream and the consumer group applies it with a Lua script: inside the frozen bundle too."""
+    add_sample_users(tab, 5)
     before = served.health()["outbox"]["published"]
     page = tab.page
     tab.open("/caching", "4 · Caching")
@@ -157,6 +175,7 @@ def test_a_new_score_is_published_through_the_outbox(tab: Tab, served: launcher.
 
 def test_outbox_score_and_event_commit_together_and_the_event_turns_published(tab: Tab, served: launcher.RunningApp
                                                                             ) -> None:
+    add_sample_users(tab, 5)
     page = tab.page
     tab.open("/outbox", "5 · Outbox")
     page.get_by_role("button", name="Calculate AIR score").click()
@@ -181,6 +200,50 @@ def test_outbox_score_and_event_commit_together_and_the_event_turns_published(ta
     fail.click()
     page.wait_for_timeout(1000)
     tab.screenshot(served.label, "6-outbox-after-publish")
+    tab.assert_clean()
+
+
+def test_the_sweep_fills_point_by_point_while_the_app_stays_responsive(tab: Tab, served: launcher.RunningApp
+                                                                        ) -> None:
+    """Issue 3's "done when": the chart grows during the sweep; health and navigation answer meanwhile."""
+    page = tab.page
+    tab.open("/repository", "3 · Repository & N+1")
+    counts = page.get_by_text(re.compile(r"^[\d,]+ users · "))
+    expect(counts).to_be_visible()
+    users = int(counts.inner_text().split(" users")[0].replace(",", ""))
+    if users < 500:
+        page.get_by_label("Users", exact=True).fill(str(500 - users))
+        page.get_by_label("Scores per user").fill("5")
+        page.get_by_role("button", name="Add sample users").click()
+        expect(page.get_by_text(re.compile(r"^Added [\d,]+ users with 5 score"))).to_be_visible(timeout=120_000)
+    page.get_by_label("N (users)").fill("500")
+    page.get_by_role("button", name="Run sweep up to N = 500").click()
+    chart = page.locator("[_echarts_instance_]").nth(1)  # bar chart, then the sweep's statements chart
+
+    def points() -> int:
+        return chart.evaluate("el => getElement(el).chart.getOption().series"
+                              ".reduce((sum, s) => sum + s.data.length, 0)")
+
+    first, deadline = 0, time.monotonic() + 60
+    while first == 0 and time.monotonic() < deadline:
+        first = points()
+        time.sleep(0.05)
+    assert first > 0, "no point was drawn"
+    started = time.perf_counter()
+    assert served.health()["status"] == "ok"  # the API answers while the sweep runs
+    health_s = time.perf_counter() - started
+    other = page.context.new_page()  # and another tab navigates
+    other.goto(tab.base_url + "/outbox")
+    expect(other.get_by_text("5 · Outbox", exact=True).first).to_be_visible()
+    other.close()
+    while points() == first and time.monotonic() < deadline:
+        time.sleep(0.05)
+    second = points()
+    assert first < second <= 12, (first, second)  # drawn point by point, not all at the end
+    expect(page.get_by_text("Sweep finished: 12 runs up to N = 500.")).to_be_visible(timeout=120_000)
+    print(f"\n/api/health answered in {health_s * 1000:.0f} ms during the sweep (points {first} -> {second})")
+    page.wait_for_timeout(1000)
+    tab.screenshot(served.label, "4-repository-after-sweep")
     tab.assert_clean()
 
 

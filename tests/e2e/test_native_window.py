@@ -20,6 +20,13 @@ pytestmark = pytest.mark.e2e
 INDIGO = (57, 73, 171)  # the frame's header colour
 
 
+def wait_until_gone(children, pid: int, timeout: float = 10.0) -> None:
+    """Poll until the app's children and process group are gone, or the deadline passes."""
+    deadline = time.monotonic() + timeout
+    while (launcher.alive(children) or launcher.process_group(pid)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
 @pytest.fixture(scope="module")
 def display() -> Iterator[str]:
     missing = desktop.xvfb_available()
@@ -96,7 +103,7 @@ def window_round_trip(display: str, tmp_path: Path, command: list[str], screensh
     finally:
         if app.process.poll() is None:
             app.kill()
-    time.sleep(0.5)
+    wait_until_gone(children, app.process.pid)
     assert not launcher.alive(children), "processes outlived the app"
     assert not launcher.process_group(app.process.pid), "processes outlived the app"
     assert not (app.data_dir / "qulab.db-wal").exists(), "the engine was not disposed"
@@ -110,7 +117,7 @@ def test_sigterm_ends_the_window_and_its_web_engine_too(display: str, tmp_path: 
     finally:
         if app.process.poll() is None:
             app.kill()
-    time.sleep(0.5)
+    wait_until_gone(children, app.process.pid)
     assert not launcher.alive(children), "processes outlived the app"
     assert not launcher.process_group(app.process.pid), "processes outlived the app"
     with desktop.Display(display) as screen:
