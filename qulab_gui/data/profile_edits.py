@@ -14,8 +14,6 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from .errors import SimulatedFailure, ValidationError, years_of_experience
 from .unit_of_work import UnitOfWork
 
-__all__ = ["SimulatedFailure", "profile_changes", "update_profile"]
-
 
 def profile_changes(name: str | None, years_experience: Any) -> dict[str, Any]:
     """Validated changes; raises ValidationError before any session is opened."""

@@ -46,6 +46,11 @@ class Repository(Generic[M]):
     async def count(self) -> int:
         return await self.session.scalar(select(func.count()).select_from(self.model)) or 0
 
+    async def count_with_id(self, id_: Any) -> int:
+        """0 or 1, read from the table itself (not the session's identity map): proof after a rollback."""
+        key = self.model.__mapper__.primary_key[0]
+        return await self.session.scalar(select(func.count()).select_from(self.model).where(key == id_)) or 0
+
 
 class UserRepository(Repository[User]):
     model = User
@@ -65,6 +70,16 @@ class UserRepository(Repository[User]):
         """The newest users first (the models page's table)."""
         return list(await self.session.scalars(select(User).order_by(User.created_at.desc(), User.email)
                                                .limit(limit)))
+
+    async def scoring_inputs(self) -> list[tuple[dict[str, Any], list[dict[str, Any]]]]:
+        """Every user's scoring fields with their assessments' evidence, in two statements (not 1 + N)."""
+        people = (await self.session.execute(select(User.id, User.occupation_code, User.years_experience))).all()
+        evidence = await self.session.execute(select(Assessment.user_id, Assessment.component,
+                                                     Assessment.current_ability, Assessment.items_administered))
+        by_user: dict[str, list[dict[str, Any]]] = {}
+        for row in evidence:
+            by_user.setdefault(row.user_id, []).append(row._asdict())
+        return [(person._asdict(), by_user.get(person.id, [])) for person in people]
 
     async def history_counts(self, user_id: str) -> tuple[int, int]:
         """How many assessments and scores a user has (what deleting them takes along)."""

@@ -19,8 +19,6 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from sqlalchemy import select
-
 from .models import AIRScore, Assessment, User, new_id
 from .scoring import EDUCATION_LEVELS, OCCUPATIONS, AssessmentEvidence, calculate_air
 from .unit_of_work import SessionSource, UnitOfWork
@@ -111,16 +109,11 @@ async def add_scores(sessions: SessionSource, per_user: int, *, progress: Progre
     added = 0
     batch_users = users_per_batch(per_user)
     async with UnitOfWork(sessions) as uow:
-        users = (await uow.session.execute(select(User.id, User.occupation_code, User.years_experience))).all()
-        rows = (await uow.session.execute(select(Assessment.user_id, Assessment.component,
-                                                 Assessment.current_ability, Assessment.items_administered))).all()
-        by_user: dict[str, list[dict[str, Any]]] = {}
-        for row in rows:
-            by_user.setdefault(row.user_id, []).append(row._asdict())
+        users = await uow.users.scoring_inputs()
         for start in range(0, len(users), batch_users):
             batch = []
-            for u in users[start:start + batch_users]:
-                batch += _scores_for(u._asdict(), by_user.get(u.id, []), per_user)
+            for user, assessments in users[start:start + batch_users]:
+                batch += _scores_for(user, assessments, per_user)
             await uow.bulk_insert(AIRScore, batch)
             added += len(batch)
             if progress is not None:

@@ -12,17 +12,14 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import selectinload
 
 from .errors import SimulatedFailure, ValidationError
 from .models import AIRScore, DomainEvent, User, new_id, utcnow
-from .repositories import UserRepository
+from .repositories import AIRScoreRepository, DomainEventRepository, UserRepository
 from .scoring import AssessmentEvidence, calculate_air
 from .unit_of_work import UnitOfWork
-
-__all__ = ["RolledBack", "ScoreRecorded", "SimulatedFailure", "record_burst", "record_score", "rows_for"]
 
 EVENT_TYPE = "AIRScoreCalculated"
 AGGREGATE_TYPE = "user"
@@ -81,9 +78,8 @@ async def record_score(sessions: async_sessionmaker[AsyncSession], user_id: str,
 
 async def rows_for(session: AsyncSession, score_id: str, event_id: str) -> tuple[int, int]:
     """How many score rows and event rows exist with these ids (proof after a rollback)."""
-    scores = await session.scalar(select(func.count()).select_from(AIRScore).where(AIRScore.id == score_id))
-    events = await session.scalar(select(func.count()).select_from(DomainEvent).where(DomainEvent.id == event_id))
-    return scores or 0, events or 0
+    return (await AIRScoreRepository(session).count_with_id(score_id),
+            await DomainEventRepository(session).count_with_id(event_id))
 
 
 async def record_burst(sessions: async_sessionmaker[AsyncSession], count: int, *,

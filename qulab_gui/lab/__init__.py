@@ -12,13 +12,12 @@ A section only wires a mechanism from `qulab_gui.data` to page-friendly calls.
 # What pages need from the data layer, re-exported so that imports point one way: ui -> lab -> data.
 from qulab_gui.data.cache import BYPASS, ERROR, HIT, MISS, PROFILE, SCORE, Lookup
 from qulab_gui.data.database import PoolSettings
+from qulab_gui.data.errors import SimulatedFailure, ValidationError
 from qulab_gui.data.introspection import er_diagram, model_source
 from qulab_gui.data.loading import STRATEGIES, SWEEP_SIZES, SWEPT, LoadResult, loaders_source
 from qulab_gui.data.pooling import PoolSnapshot, ProbeResult
-from qulab_gui.data.profile_edits import SimulatedFailure
 from qulab_gui.data.score_calculation import RolledBack, ScoreRecorded
 from qulab_gui.data.scoring import EDUCATION_LEVELS, OCCUPATIONS
-from qulab_gui.data.users import ValidationError  # the class the data layer raises
 from qulab_gui.data.workload import WorkloadPoint, WorkloadResult
 
 from .core import Lab, current_lab

@@ -18,6 +18,7 @@ from sqlalchemy import insert, select, text, update
 
 from qulab_gui.data import database, samples
 from qulab_gui.data.consumer import ProjectionConsumer
+from qulab_gui.data.errors import SimulatedFailure
 from qulab_gui.data.models import AIRScore, DomainEvent, User, new_id, utcnow
 from qulab_gui.data.outbox import (
     EVENTS,
@@ -28,7 +29,7 @@ from qulab_gui.data.outbox import (
     backoff_s,
     retry_failed,
 )
-from qulab_gui.data.score_calculation import EVENT_TYPE, SimulatedFailure, record_score, rows_for
+from qulab_gui.data.score_calculation import EVENT_TYPE, record_score, rows_for
 
 FAST = PublisherConfig(batch_size=25, lease_s=0.2, max_attempts=1000, backoff_base_s=0.01, backoff_max_s=0.05)
 
