@@ -43,6 +43,9 @@ async def test_probe_past_the_pool_limit_shows_timeouts_and_charts_the_pool(user
     await user.should_see("Pool exhausted")
     pool_chart, wait_chart = sorted(user.find(ui.echart).elements, key=lambda e: e.id)
     checked_out = [y for _, y in pool_chart.options["series"][0]["data"]]
+    colours = [series["color"] for series in pool_chart.options["series"]]
+    assert [series["name"] for series in pool_chart.options["series"]] == ["checked out", "overflow", "waiting"]
+    assert len(set(colours)) == 3  # told apart at a glance, not by ECharts' palette order
     assert max(checked_out) == 3
     waits = [bar["value"] for bar in wait_chart.options["series"][0]["data"]]
     assert len(waits) == 8

@@ -48,6 +48,8 @@ async def test_failure_after_writing_leaves_neither_row_and_success_writes_both(
     await user.should_see("air_scores with id")
     text = user.find(marker="outbox-write-result").elements.pop().text
     assert ": 0, domain_events with id" in text and text.endswith(": 0.")
+    # the requested failure is the expected outcome: an info note, not the red error toast
+    assert user.notify.messages == ["Rolled back as requested: neither the score nor its event was written"]
     assert await lab.count_rows() == before
 
     user.find(marker="outbox-fail").click()
