@@ -138,3 +138,22 @@ async def test_stop_ends_a_running_sweep_and_keeps_its_points(user: User) -> Non
     assert not lab.nplus1.running and lab.nplus1.stopped
     points = sum(len(series["data"]) for series in chart(user, "sweep-statements").options["series"])
     assert 1 <= points < 12
+
+
+async def test_a_closed_tab_stops_its_sweep(user: User) -> None:
+    import asyncio
+
+    lab = await seeded(300, scores=1)
+    await user.open("/repository")
+    await user.should_see("Run sweep up to N = 300", retries=50)
+    user.find(marker="run-sweep").click()
+    for _ in range(200):
+        if lab.nplus1.sweeping:
+            break
+        await asyncio.sleep(0.01)
+    user.client.delete()  # what NiceGUI does once a closed tab's reconnect timeout has passed
+    for _ in range(200):
+        if not lab.nplus1.running:
+            break
+        await asyncio.sleep(0.05)
+    assert not lab.nplus1.running and lab.nplus1.stopped

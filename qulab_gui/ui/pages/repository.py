@@ -265,7 +265,7 @@ async def repository_page() -> None:
         finally:
             sweeping[0] = False
 
-    sweeping = [False]  # this page's sweep: stopped when its tab goes away
+    sweeping = [False]  # this page's sweep: stopped when its tab goes away for good
 
     def stop_own_sweep() -> None:
         if sweeping[0]:
@@ -276,7 +276,7 @@ async def repository_page() -> None:
         stop_button.visible = lab.nplus1.sweeping
         sweep_button.set_enabled(not lab.nplus1.running)
 
-    ui.context.client.on_disconnect(stop_own_sweep)
+    ui.context.client.on_delete(stop_own_sweep)  # the tab is gone for good, not just reconnecting
 
     show_running()
     ui.timer(0.25, show_running)
