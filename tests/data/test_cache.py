@@ -210,15 +210,24 @@ async def test_bad_edit_is_refused_before_any_write(sessions) -> None:
         await update_profile(sessions, "no-such-user", name="Someone")
 
 
-async def test_concurrent_misses_load_once(cache, sessions, recorder) -> None:
+async def test_concurrent_misses_load_once(cache, sessions, recorder, monkeypatch) -> None:
     [user_id] = await add_users(sessions, 1)
+    release = asyncio.Event()
+    real_load = cache.from_database
+
+    async def held_load(family: str, uid: str):  # the load waits until every read has missed
+        await release.wait()
+        return await real_load(family, uid)
+
+    monkeypatch.setattr(cache, "from_database", held_load)
     statements = recorder.total
-    lookups = await asyncio.gather(*(cache.latest_score(user_id) for _ in range(50)))
+    reads = asyncio.gather(*(cache.latest_score(user_id) for _ in range(50)))
+    await until(lambda: cache.stats[SCORE].misses == 50)  # without the hold, a fast load lets late GETs hit
+    release.set()
+    lookups = await reads
     assert recorder.total - statements == 1  # one SELECT, counted by the engine
     stats = cache.stats[SCORE]
-    # every read that missed waited for the one load (on a real server, late GETs may already hit)
-    assert stats.misses + stats.hits == 50 and stats.misses > 1
-    assert (stats.loads, stats.coalesced) == (1, stats.misses - 1)
+    assert (stats.misses, stats.hits, stats.loads, stats.coalesced) == (50, 0, 1, 49)  # all waited for one load
     assert len({lookup.value["id"] for lookup in lookups}) == 1
 
 

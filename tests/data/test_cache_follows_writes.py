@@ -9,9 +9,9 @@ import asyncio
 import uuid
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import select
 
-from qulab_gui.data import database, samples, users
+from qulab_gui.data import database, profile_edits, samples, score_calculation, users
 from qulab_gui.data.cache import HIT, MISS, PROFILE, SCORE, CachedUserRepository, CachePolicy, cache_client, key_for
 from qulab_gui.data.errors import ValidationError
 from qulab_gui.data.models import User
@@ -111,31 +111,41 @@ async def test_an_invalidation_added_during_a_flush_is_kept(cache, sessions, red
     assert cache._dirty == {late}
 
 
-async def test_a_write_blocked_by_a_long_lock_is_a_clear_message(tmp_path) -> None:
+WRITERS = {
+    "create user": lambda sessions, user_id: users.create_user(
+        sessions, users.NewUser.parse("ada@example.org", "Ada", "15-1252", "doctorate", 3)),
+    "delete user": lambda sessions, user_id: users.delete_user(sessions, user_id),
+    "calculate score": lambda sessions, user_id: score_calculation.record_score(sessions, user_id),
+    "burst": lambda sessions, user_id: score_calculation.record_burst(sessions, 2, seed=1),
+    "edit profile": lambda sessions, user_id: profile_edits.update_profile(sessions, user_id, name="Grace"),
+}
+
+
+@pytest.mark.parametrize("writer", WRITERS)
+async def test_a_write_blocked_by_a_long_lock_is_a_clear_message(tmp_path, writer: str) -> None:
     """SQLite: another connection holds the write lock past busy_timeout -> ValidationError, no traceback."""
-    engine = database.create_engine(f"sqlite+aiosqlite:///{tmp_path / 'busy.db'}",
-                                    database.PoolSettings(size=1, max_overflow=0))
-    holder = database.create_engine(f"sqlite+aiosqlite:///{tmp_path / 'busy.db'}")
+    url = f"sqlite+aiosqlite:///{tmp_path / 'busy.db'}"
+    engine = database.create_engine(url, database.PoolSettings(size=1, max_overflow=0))
+    holder = database.create_engine(url)
     try:
         await database.reset(engine)
         async with engine.connect() as conn:  # the pool's one connection: wait 50 ms, not 5 s, for the lock
             await conn.exec_driver_sql("PRAGMA busy_timeout=50")
         sessions = database.create_session_factory(engine)
-        new = users.NewUser.parse("ada@example.org", "Ada", "15-1252", "doctorate", 3)
+        await samples.load_samples(sessions, 2)
+        user_id = await first_user(sessions)
         async with holder.connect() as lock:
             await lock.exec_driver_sql("BEGIN IMMEDIATE")  # what a long sample load holds
             with pytest.raises(ValidationError, match="The database is busy .*try again in a moment"):
-                await users.create_user(sessions, new)
+                await WRITERS[writer](sessions, user_id)
             await lock.rollback()
-        user = await users.create_user(sessions, new)  # once the lock is gone the same write succeeds
-        async with sessions() as session:
-            assert (await session.execute(text("SELECT email FROM users"))).scalar_one() == user.email
+        await WRITERS[writer](sessions, user_id)  # once the lock is gone the same write succeeds
     finally:
         await engine.dispose()
         await holder.dispose()
 
 
 def test_sample_batches_are_sized_in_rows() -> None:
-    assert samples.users_per_batch(1) == samples.ROWS_PER_BATCH
-    assert samples.users_per_batch(50) * 50 <= samples.ROWS_PER_BATCH
-    assert samples.users_per_batch(0) == samples.ROWS_PER_BATCH
+    assert samples.users_per_batch(5) == samples.ROWS_PER_BATCH // 5  # 1 user + 3 assessments + 1 score
+    assert samples.ROWS_PER_BATCH - 54 < samples.users_per_batch(54) * 54 <= samples.ROWS_PER_BATCH
+    assert samples.users_per_batch(10 * samples.ROWS_PER_BATCH) == 1  # never an empty batch
