@@ -9,10 +9,10 @@ with no score yet is cached as JSON `null` with a short TTL (negative caching), 
 does not hit the database every time. TTLs carry ±jitter so entries written together do not
 expire together.
 
-Invalidation follows the transaction: every write of the app goes through a `UnitOfWork`, the
-cache subscribes to every unit of work over its engine (`unit_of_work.on_commit`) and, right after
-a commit, deletes the keys of the users and scores that transaction wrote (ORM objects and Core
-bulk inserts alike), before `commit()` returns (the writer's next read is fresh). Writers need not
+Invalidation follows the transaction: every write of users and scores goes through a
+`UnitOfWork`, the cache subscribes to every unit of work over its engine (`unit_of_work.on_commit`)
+and, right after a commit, deletes the keys of the users and scores that transaction wrote (ORM
+objects and Core bulk inserts alike), before `commit()` returns (the writer's next read is fresh). Writers need not
 know the cache exists; a rollback invalidates nothing, because nothing was written. Resetting the
 whole database is followed by `invalidate_all()`.
 

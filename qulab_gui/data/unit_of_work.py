@@ -5,8 +5,9 @@
         user.name = "Ada Lovelace"
         await uow.commit()
 
-Every write of the app goes through a unit of work, so code that must react to every committed
-change without each writer knowing about it (the user cache) subscribes once:
+Every write of users, assessments and scores goes through a unit of work (the outbox publisher's
+status updates touch only its own table), so code that must react to every committed change
+without each writer knowing about it (the user cache) subscribes once:
 
     unsubscribe = on_commit(sessions, cache_listener)   # awaited as cache_listener(uow) after each commit
 
