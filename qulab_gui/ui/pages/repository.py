@@ -17,7 +17,7 @@ RESULT_COLUMNS = [
     table_column("ms", "Time (ms)", align="right"),
     table_column("rows", "Rows fetched", align="right"),
     table_column("per_user", "Rows per user", align="right"),
-    table_column("per_user_theory", "Rows per user ="),
+    table_column("per_user_theory", "… because"),
     table_column("loaded", "Loaded (users / scores / assessments)"),
 ]
 SHAPE_COLUMNS = [
