@@ -14,18 +14,11 @@ import pytest
 
 from qulab_gui.bench import launcher
 from tests.e2e.conftest import Tab
+from tests.pages import PAGES
 
 pytestmark = pytest.mark.e2e
 expect = pytest.importorskip("playwright.sync_api", reason="Playwright for Python is not installed").expect
 
-PAGES = {
-    "/": "Welcome to QuLab",
-    "/models": "1 · Data models",
-    "/connectivity": "2 · Connectivity & pooling",
-    "/repository": "3 · Repository & N+1",
-    "/caching": "4 · Caching",
-    "/outbox": "5 · Outbox",
-}
 
 
 def user_count(tab: Tab) -> int:

@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 from nicegui.testing import User
 
+from tests.pages import PAGES
 from tests.ui.conftest import lab_ready
 
 # A marker only that page's body has: the title alone is also in the navigation drawer.
@@ -15,14 +16,6 @@ BODY_MARKERS = {
     "/repository": "run-all",
     "/caching": "simulate-down",
     "/outbox": "outbox-calculate",
-}
-PAGES = {
-    "/": "Welcome to QuLab",
-    "/models": "1 · Data models",
-    "/connectivity": "2 · Connectivity & pooling",
-    "/repository": "3 · Repository & N+1",
-    "/caching": "4 · Caching",
-    "/outbox": "5 · Outbox",
 }
 
 
