@@ -35,6 +35,14 @@ def claim(data_dir: Path, url: str) -> IO[bytes]:
     return handle
 
 
+def running_url(data_dir: Path) -> str | None:
+    """The URL the instance holding `data_dir` serves at, if it said so."""
+    try:
+        return str(json.loads((data_dir / INFO_FILE).read_text(encoding="utf-8"))["url"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
 def _refusal(data_dir: Path) -> str:
     try:
         holder = json.loads((data_dir / INFO_FILE).read_text(encoding="utf-8"))

@@ -19,6 +19,7 @@ import multiprocessing
 import os
 import socket
 import sys
+import webbrowser
 from logging.handlers import RotatingFileHandler
 from pathlib import Path
 from typing import IO
@@ -148,6 +149,11 @@ def main(argv: list[str] | None = None) -> None:
         _instance_lock = instance.claim(settings.data_dir, url)
     except instance.AlreadyRunning as refusal:
         print(f"qulab: {refusal}", file=sys.stderr)
+        running = instance.running_url(settings.data_dir)
+        if running and settings.is_loopback and display_mode(settings)[0] != "headless":
+            # A windowed build has no console for the message: a second double-click shows the
+            # running QuLab in the browser instead of seemingly doing nothing.
+            webbrowser.open(running)
         raise SystemExit(1) from None
     _configure_logging(settings)
     mode, reason = display_mode(settings)

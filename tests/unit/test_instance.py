@@ -42,3 +42,15 @@ def test_other_data_dirs_are_independent(tmp_path: Path) -> None:
         instance.claim(tmp_path / "a", "http://127.0.0.1:8003/")
     first.close()
     second.close()
+
+
+def test_a_refused_second_instance_can_find_the_running_one(tmp_path) -> None:
+    held = instance.claim(tmp_path, "http://127.0.0.1:4321/")
+    try:
+        assert instance.running_url(tmp_path) == "http://127.0.0.1:4321/"
+    finally:
+        held.close()
+
+
+def test_no_url_is_guessed_for_a_data_dir_nobody_claimed(tmp_path) -> None:
+    assert instance.running_url(tmp_path) is None
