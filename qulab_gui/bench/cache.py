@@ -16,10 +16,11 @@ from typing import Any
 
 from sqlalchemy import select
 
-from qulab_gui.bench.context import BenchContext, percentile
+from qulab_gui.bench.context import BenchContext
 from qulab_gui.data import database, redis_client, samples
 from qulab_gui.data.cache import HIT, SCORE, CachedUserRepository, cache_client, key_for
 from qulab_gui.data.models import User
+from qulab_gui.data.stats import percentile
 from qulab_gui.data.workload import WorkloadSpec, run_workload
 
 

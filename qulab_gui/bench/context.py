@@ -29,14 +29,5 @@ class BenchContext:
         return self.database_url or self.sqlite_url(name)
 
 
-def percentile(values: list[float], q: float) -> float:
-    """The q-th percentile (0-100) by nearest rank; values need not be sorted."""
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    index = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))
-    return ordered[index]
-
-
 def median(values: list[float]) -> float:
     return statistics.median(values) if values else float("nan")

@@ -25,10 +25,11 @@ from typing import Any
 from redis.asyncio import Redis
 from sqlalchemy import insert, select, text
 
-from qulab_gui.bench.context import BenchContext, percentile
+from qulab_gui.bench.context import BenchContext
 from qulab_gui.data import database, redis_client
 from qulab_gui.data.models import DomainEvent, new_id, utcnow
 from qulab_gui.data.outbox import EVENTS, OutboxPublisher, PublisherConfig
+from qulab_gui.data.stats import percentile
 
 STREAM = "qulab:bench:outbox"  # never the app's own stream
 RAW_STREAM = "qulab:bench:raw"

@@ -52,6 +52,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from .models import DomainEvent, utcnow
+from .stats import percentile
 
 log = logging.getLogger(__name__)
 
@@ -116,8 +117,7 @@ class PublisherStats:
 
     def latency_ms(self, q: float, last: int = 1000) -> float | None:
         """The q-th percentile (nearest rank) of the last `last` occurred→published latencies."""
-        recent = sorted(list(self.latencies_ms)[-last:])
-        return recent[min(len(recent) - 1, round(q / 100 * (len(recent) - 1)))] if recent else None
+        return percentile(list(self.latencies_ms)[-last:], q)
 
 
 @dataclass(frozen=True)

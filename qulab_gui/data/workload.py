@@ -22,6 +22,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
 from .cache import HIT, MISS, SCORE, CachedUserRepository
+from .stats import mean, percentile
 
 MAX_READS = 50_000
 
@@ -32,18 +33,6 @@ def zipf_sequence(items: Sequence[str], reads: int, skew: float, rng: random.Ran
     rng.shuffle(ranked)
     weights = itertools.accumulate(1.0 / rank**skew for rank in range(1, len(ranked) + 1))
     return rng.choices(ranked, cum_weights=list(weights), k=reads)
-
-
-def percentile(values: Sequence[float], q: float) -> float | None:
-    """Nearest-rank percentile (q in 0-100)."""
-    if not values:
-        return None
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))]
-
-
-def mean(values: Sequence[float]) -> float | None:
-    return sum(values) / len(values) if values else None
 
 
 @dataclass(frozen=True)
