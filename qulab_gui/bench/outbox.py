@@ -29,13 +29,15 @@ from qulab_gui.bench.context import BenchContext
 from qulab_gui.data import database, redis_client
 from qulab_gui.data.models import DomainEvent, new_id, utcnow
 from qulab_gui.data.outbox import EVENTS, OutboxPublisher, PublisherConfig
+from qulab_gui.data.score_calculation import AGGREGATE_TYPE, EVENT_TYPE
 from qulab_gui.data.stats import percentile
+from qulab_gui.lab.outbox import MAX_BATCHES_PER_TICK
+from qulab_gui.lab.outbox import PUBLISH_INTERVAL_S as INTERVAL_S
 
 STREAM = "qulab:bench:outbox"  # never the app's own stream
 RAW_STREAM = "qulab:bench:raw"
 BATCH = 1000
 ROUNDS = 3
-INTERVAL_S = 0.5
 
 
 def _rows(n: int, users: int) -> list[dict[str, Any]]:
@@ -45,7 +47,7 @@ def _rows(n: int, users: int) -> list[dict[str, Any]]:
     for i in range(n):
         user_id, score_id = new_id(), new_id()
         rows.append({
-            "id": new_id(), "event_type": "AIRScoreCalculated", "aggregate_type": "user",
+            "id": new_id(), "event_type": EVENT_TYPE, "aggregate_type": AGGREGATE_TYPE,
             "aggregate_id": f"{i % users:08d}" + user_id[8:], "occurred_at": start + timedelta(microseconds=i),
             "payload": {"score_id": score_id, "user_id": user_id, "air_score": 61.37, "ci_lower": 48.2,
                         "ci_upper": 74.55, "parameter_version": "air-2026.1",
@@ -99,7 +101,7 @@ async def _latency(sessions, client: Redis, publisher: OutboxPublisher, seconds:
     async def timer() -> None:  # what app.timer does: tick, then sleep the rest of the interval
         while not stop.is_set():
             began = time.perf_counter()
-            await publisher.drain(max_batches=20)  # as the app timer does
+            await publisher.drain(max_batches=MAX_BATCHES_PER_TICK)  # as the app timer does
             await asyncio.sleep(max(0.0, INTERVAL_S - (time.perf_counter() - began)))
 
     ticking = asyncio.ensure_future(timer())
@@ -174,6 +176,8 @@ async def run(ctx: BenchContext) -> dict[str, Any]:
         await connection.close()
         await engine.dispose()
 
+    if not latencies:
+        raise RuntimeError("no event reached the stream while the timer ran: the latency case measured nothing")
     p50, p95 = percentile(latencies, 50), percentile(latencies, 95)
     fraction = outbox_rate / raw_rate
     ctx.row("outbox", f"rounds: drain / floor × {n:,}", ", ".join(f"{o:,.0f}/{r:,.0f}" for o, r in rounds))

@@ -22,12 +22,12 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError, ResponseError
 
 from .outbox import STREAM
+from .score_calculation import EVENT_TYPE
 
 log = logging.getLogger(__name__)
 
 GROUP = "qulab-projection"
 PREFIX = "qulab:projection"
-SCORED_EVENT = "AIRScoreCalculated"
 
 # KEYS: seen ids, latest score per user, its occurred_at per user, counters, the stream
 # ARGV: group, entry id, event id, user id ('' if the event carries no score), score, occurred_at
@@ -145,7 +145,7 @@ class ProjectionConsumer:
 def _projection_args(fields: dict[str, Any]) -> list[str]:
     event_id = fields.get("event_id", "")
     user_id, score = "", ""
-    if fields.get("event_type") == SCORED_EVENT:
+    if fields.get("event_type") == EVENT_TYPE:
         try:
             payload = json.loads(fields.get("payload") or "{}")
             user_id, score = str(payload["user_id"]), str(float(payload["air_score"]))
