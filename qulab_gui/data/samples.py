@@ -19,7 +19,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from .models import AIRScore, Assessment, User, new_id
+from .models import COMPONENTS, AIRScore, Assessment, User, new_id  # COMPONENTS: one assessment each per user
 from .scoring import EDUCATION_LEVELS, OCCUPATIONS, AssessmentEvidence, calculate_air
 from .unit_of_work import SessionSource, UnitOfWork
 
@@ -29,7 +29,6 @@ LAST = ["Lovelace", "Turing", "Hopper", "Dijkstra", "Liskov", "Knuth", "Hamilton
         "McCarthy", "Perlman", "Berners-Lee", "Lamarr", "Torvalds", "Wilson", "van Rossum", "Johnson",
         "Ritchie", "Borg", "Wirth"]
 ROWS_PER_BATCH = 2_500  # rows per batch: bounds the CPU between two awaits (0.05-0.2 s measured on 2 cores)
-COMPONENTS = ("fluency", "domain", "adaptive")  # one assessment each per user
 MAX_SAMPLE_USERS = 20_000
 
 Progress = Callable[[int, int], Awaitable[None] | None]

@@ -11,10 +11,12 @@ A section only wires a mechanism from `qulab_gui.data` to page-friendly calls.
 
 # What pages need from the data layer, re-exported so that imports point one way: ui -> lab -> data.
 from qulab_gui.data.cache import BYPASS, ERROR, HIT, MISS, PROFILE, SCORE, Lookup
+from qulab_gui.data.cache import PREFIX as CACHE_PREFIX
 from qulab_gui.data.database import PoolSettings
 from qulab_gui.data.errors import SimulatedFailure, ValidationError
 from qulab_gui.data.introspection import er_diagram, model_source
-from qulab_gui.data.loading import STRATEGIES, SWEEP_SIZES, SWEPT, LoadResult, loaders_source
+from qulab_gui.data.loading import SELECTIN_CHUNK, STRATEGIES, SWEEP_SIZES, SWEPT, LoadResult, loaders_source
+from qulab_gui.data.models import COMPONENTS
 from qulab_gui.data.pooling import PoolSnapshot, ProbeResult
 from qulab_gui.data.score_calculation import RolledBack, ScoreRecorded
 from qulab_gui.data.scoring import EDUCATION_LEVELS, OCCUPATIONS
@@ -23,8 +25,10 @@ from qulab_gui.data.workload import WorkloadPoint, WorkloadResult
 from .core import Lab, current_lab
 
 __all__ = [
-    "BYPASS", "EDUCATION_LEVELS", "ERROR", "HIT", "MISS", "OCCUPATIONS", "PROFILE", "SCORE", "STRATEGIES",
+    "BYPASS", "CACHE_PREFIX", "COMPONENTS", "EDUCATION_LEVELS", "ERROR", "HIT", "MISS", "OCCUPATIONS", "PROFILE",
+    "SCORE", "STRATEGIES",
     "SWEEP_SIZES", "SWEPT", "Lab", "LoadResult", "Lookup", "PoolSettings", "PoolSnapshot", "ProbeResult",
-    "RolledBack", "ScoreRecorded", "SimulatedFailure", "ValidationError", "WorkloadPoint", "WorkloadResult",
+    "RolledBack", "SELECTIN_CHUNK", "ScoreRecorded", "SimulatedFailure", "ValidationError", "WorkloadPoint",
+    "WorkloadResult",
     "current_lab", "er_diagram", "loaders_source", "model_source",
 ]

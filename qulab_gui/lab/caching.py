@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from qulab_gui.data import profile_edits, samples, workload
-from qulab_gui.data.cache import CachedUserRepository, Listing, Lookup, cache_client
+from qulab_gui.data.cache import CachedUserRepository, CachePolicy, Listing, Lookup, cache_client
 from qulab_gui.data.errors import ValidationError
 from qulab_gui.data.repositories import UserRepository
 
@@ -33,6 +33,11 @@ class CachingLab:
     async def stop(self) -> None:
         if self.cache is not None:
             await self.cache.close()
+
+    @property
+    def policy(self) -> CachePolicy:
+        """TTLs and breaker interval in force, for the page to state them as they are."""
+        return self.cache.policy if self.cache is not None else CachePolicy()
 
     async def _cache(self) -> CachedUserRepository:
         await self.lab.ready()

@@ -10,6 +10,7 @@ from nicegui import ui
 
 from qulab_gui.lab import (
     BYPASS,
+    CACHE_PREFIX,
     ERROR,
     HIT,
     MISS,
@@ -119,8 +120,10 @@ async def caching_page() -> None:
         degraded_banner = ui.label().classes("w-full p-3 rounded bg-orange-2 text-orange-10").mark("cache-degraded")
         degraded_banner.set_visibility(False)
 
+        policy = lab.caching.policy
         with section("Read through the cache", "Profile and latest AIR score, each cached as JSON under "
-                     "qulab:cache:<family>:<user id> with a TTL of 5 minutes ± 10 %."):
+                     f"{CACHE_PREFIX}<family>:<user id> with a TTL of {policy.ttl_s:g} s ± {policy.jitter:.0%} "
+                     f"({policy.negative_ttl_s:g} s for “nothing”)."):
             no_users = ui.row().classes("items-center gap-4")
             with no_users:
                 ui.label("There are no users yet.")
@@ -161,8 +164,8 @@ async def caching_page() -> None:
 
         with section("Fail-open", "The switch points the cache at a closed port: a real connection error on "
                      "every Redis call. Reads still answer, from the database; errors are counted; a small "
-                     "circuit breaker skips Redis for 2 s after a failure so a dead server costs one "
-                     "timeout per interval, not one per read."):
+                     f"circuit breaker skips Redis for {policy.retry_after_s:g} s after a failure so a dead "
+                     "server costs one timeout per interval, not one per read."):
             simulate_switch = ui.switch("Simulate Redis unreachable",
                                         value=lab.caching.health()["simulating_unreachable"],
                                         on_change=lambda e: simulate(e.value)).mark("simulate-down")
@@ -302,7 +305,7 @@ async def caching_page() -> None:
             keys_summary.text = "Redis is unreachable: the keys cannot be listed."
             keys_table.rows = []
         else:
-            keys_summary.text = f"{listing.total:,} key(s) under qulab:cache:" + (
+            keys_summary.text = f"{listing.total:,} key(s) under {CACHE_PREFIX}" + (
                 f", the first {len(listing.entries)} shown" if listing.total > len(listing.entries) else "")
             keys_table.rows = [{"key": e.key, "ttl": f"{e.ttl_s:.1f}" if e.ttl_s is not None else "none",
                                 "value": "nothing (negative)" if e.negative else e.family}

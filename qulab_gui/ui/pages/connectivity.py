@@ -2,7 +2,7 @@
 
 from nicegui import ui
 
-from qulab_gui.lab import PoolSettings, PoolSnapshot, ProbeResult, ValidationError, current_lab
+from qulab_gui.lab import COMPONENTS, PoolSettings, PoolSnapshot, ProbeResult, ValidationError, current_lab
 from qulab_gui.ui.frame import frame, lab_started, notify_error, section
 
 POOL_SERIES = {"checked out": "#1565c0", "overflow": "#ef6c00", "waiting": "#c62828"}  # name: colour
@@ -100,13 +100,12 @@ async def connectivity_page() -> None:
             sample_result.text = f"Inserted {done:,} of {total:,} users…"
 
         try:
-            count = int(n_users.value or 0)
-            await lab.load_samples(count, progress=on_progress)
-        except (ValidationError, ValueError) as problem:
+            count = await lab.load_samples(int(n_users.value or 0), progress=on_progress)
+        except ValueError as problem:  # ValidationError included
             sample_result.text = ""
             notify_error(str(problem))
         else:
-            sample_result.text = f"Loaded {count:,} users with 3 assessments and 1 score each."
+            sample_result.text = f"Loaded {count:,} users with {len(COMPONENTS)} assessments and 1 score each."
             ui.notify(sample_result.text, type="positive")
         finally:
             load_button.enable()

@@ -6,7 +6,17 @@ from typing import Any
 
 from nicegui import ui
 
-from qulab_gui.lab import STRATEGIES, SWEEP_SIZES, SWEPT, LoadResult, ValidationError, current_lab, loaders_source
+from qulab_gui.lab import (
+    COMPONENTS,
+    SELECTIN_CHUNK,
+    STRATEGIES,
+    SWEEP_SIZES,
+    SWEPT,
+    LoadResult,
+    ValidationError,
+    current_lab,
+    loaders_source,
+)
 from qulab_gui.ui.frame import frame, lab_started, notify_error, section, table_column
 
 COLORS = {"lazy": "#c62828", "selectin": "#2e7d32", "joined": "#1565c0", "raise": "#6d4c41"}
@@ -102,7 +112,8 @@ async def repository_page() -> None:
     latest: dict[str, LoadResult] = {}
     with frame("3 · Repository & N+1", "List the first N users with all their scores and assessments: "
                "the statements are counted by the engine, not estimated."):
-        with section("Sample data", "Users with 3 assessments each and scores computed from them."):
+        with section("Sample data", f"Users with {len(COMPONENTS)} assessments each and scores computed "
+                     "from them."):
             counts = ui.label().classes("text-body1").mark("data-counts")
             with ui.row().classes("items-end gap-4"):
                 new_users = ui.number("Users", value=1000, min=1, max=20000, format="%d") \
@@ -133,9 +144,9 @@ async def repository_page() -> None:
                 .props("dense wrap-cells").mark("results-table")
             ui.label("Rows fetched: lazy and selectin read each user, score and assessment once, so rows per "
                      "user = 1 + scores + assessments. joined reads one row per (score, assessment) pair of a "
-                     "user: rows per user = scores × assessments. With 1 score and 3 assessments joined fetches "
-                     "fewer rows (3) than lazy (5); with 5 scores it fetches 15 against 9, and it grows as the "
-                     "product.").classes("text-body2 text-grey-8").mark("rows-explained")
+                     "user: rows per user = scores × assessments. So with few scores joined fetches fewer rows than "
+                     "lazy, with many it fetches more, and it grows as the product: compare the two columns "
+                     "above.").classes("text-body2 text-grey-8").mark("rows-explained")
             bars = bar_chart().mark("bar-chart")
             details = ui.column().classes("w-full gap-1")
             with ui.expansion("The four loaders (qulab_gui/data/loading.py)", icon="code").classes("w-full"):
@@ -143,7 +154,8 @@ async def repository_page() -> None:
 
         sizes = ", ".join(f"{size:,}" for size in SWEEP_SIZES[:5])
         with section("Scale sweep", f"Lazy, selectin and joined at N = {sizes}, … up to N; each point is drawn "
-                     "as soon as it is measured. Lazy grows with N, selectin by one step per 500, joined stays 1."):
+                     "as soon as it is measured. Lazy grows with N, "
+                     f"selectin by one step per {SELECTIN_CHUNK}, joined stays 1."):
             with ui.row().classes("items-center gap-4"):
                 sweep_button = ui.button(icon="show_chart", on_click=lambda: sweep()).mark("run-sweep") \
                     .bind_text_from(n_input, "value", backward=lambda n: f"Run sweep up to N = {int(n):,}"
