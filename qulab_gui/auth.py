@@ -38,7 +38,7 @@ PUBLIC_PATHS = {"/favicon.ico"}  # the browser asks for it on the prompt page; i
 
 def register(settings: Settings) -> None:
     """Protect the app when it serves beyond this machine; called from `setup()`."""
-    if settings.is_loopback or not settings.token:
+    if settings.token is None:  # loopback: nothing to protect against
         return
     from nicegui import app
 

@@ -125,8 +125,9 @@ def load_settings(argv: list[str] | None = None, env: dict[str, str] | None = No
         data_dir=data_dir,
         mode=mode,
         reset=args.reset,
-        # Off loopback every request needs a token: the instructor's own, or one made up now.
-        token=env.get("QULAB_TOKEN") or (None if is_loopback_host(host) else secrets.token_urlsafe(16)),
+        # Off loopback every request needs a token: the instructor's own, or one made up now. On loopback
+        # there is none, so nothing downstream has to ask both questions.
+        token=None if is_loopback_host(host) else env.get("QULAB_TOKEN") or secrets.token_urlsafe(16),
     )
 
 

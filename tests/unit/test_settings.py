@@ -116,3 +116,7 @@ def test_a_windowed_first_launch_gets_a_console_log_in_a_new_data_dir(tmp_path: 
     print("hello from a windowed build")
     sys.stdout.flush()
     assert "hello from a windowed build" in (s.log_dir / "console.log").read_text()
+
+
+def test_on_loopback_a_given_token_is_ignored_so_no_url_carries_one(tmp_path: Path) -> None:
+    assert settings([], tmp_path, QULAB_TOKEN="t0k").token is None
