@@ -48,16 +48,16 @@ class CachingLab:
         """False while the cache is degraded (its client failing, or the simulate switch on)."""
         return self.cache is None or await self.cache.check()
 
-    def _note_health(self, cache: CachedUserRepository) -> None:
-        """Turn the Redis chip orange at once when a read found the cache failing (the timer confirms)."""
+    async def _note_health(self, cache: CachedUserRepository) -> None:
+        """A read found the cache failing: re-check now so the Redis chip turns orange at once."""
         if cache.degraded:
-            self.lab.note_redis_degraded()
+            await self.lab.refresh_status()
 
     async def read(self, family: str, user_id: str | None) -> Lookup:
         """A profile or latest-score read through the cache, labelled HIT/MISS/ERROR/BYPASS with its latency."""
         cache = await self._cache()
         lookup = await cache.read(family, _require_user(user_id))
-        self._note_health(cache)
+        await self._note_health(cache)
         return lookup
 
     async def invalidate_user(self, user_id: str | None) -> int:
@@ -113,5 +113,5 @@ class CachingLab:
             if cold:
                 await cache.invalidate_all()
             result = await workload.run_workload(cache, user_ids, spec, on_progress)
-            self._note_health(cache)
+            await self._note_health(cache)
             return result

@@ -84,6 +84,8 @@ class Lab:
             self.redis = await connect(self.settings.redis_url)
             await self.caching.start()
             self.outbox.start()
+            self._ready.set()  # before the first check, which waits for it
+            await self.refresh_status()  # the header and home page know the backends from the first view
         except Exception as error:  # shown by every page and /api/health instead of a traceback
             self.startup_error = f"{type(error).__name__}: {error}"
             log.error("QuLab could not start: %s", self.startup_error)
@@ -141,6 +143,10 @@ class Lab:
         return masked_url(self.settings.database_url)
 
     @property
+    def redis_url(self) -> str:
+        return redis_masked_url(self.settings.redis_url)
+
+    @property
     def redis_backend(self) -> str:
         return self.redis.backend if self.redis else "starting"
 
@@ -165,11 +171,6 @@ class Lab:
             database_ok, redis_ok = await asyncio.gather(self.database_ok(), self.redis_ok())
             self.backend_status = {"database": database_ok, "redis": redis_ok}
         return self.backend_status
-
-    def note_redis_degraded(self) -> None:
-        """A lab saw Redis fail just now: turn the chip orange at once; the next check confirms."""
-        if self.backend_status.get("redis"):
-            self.backend_status = {**self.backend_status, "redis": False}
 
     async def redis_ok(self) -> bool:
         try:
@@ -240,7 +241,7 @@ class Lab:
             "status": "ok" if db_ok and redis_ok else "degraded",
             "version": __version__,
             "database": {"dialect": self.dialect, "url": self.database_url, "ok": db_ok},
-            "redis": {"backend": self.redis_backend, "url": redis_masked_url(self.settings.redis_url), "ok": redis_ok},
+            "redis": {"backend": self.redis_backend, "url": self.redis_url, "ok": redis_ok},
             "outbox": outbox,
             "cache": self.caching.health(),
             **({"startup_error": self.startup_error} if self.startup_error else {}),

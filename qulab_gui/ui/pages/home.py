@@ -2,6 +2,7 @@
 
 from nicegui import ui
 
+from qulab_gui import __version__
 from qulab_gui.lab import current_lab
 from qulab_gui.ui.frame import frame, section
 
@@ -46,22 +47,22 @@ async def home_page() -> None:
                     .classes("w-[440px] max-lg:w-full"):
                 ui.mermaid(ARCHITECTURE).classes("w-full")
 
-    async def refresh() -> None:
-        health = await lab.health()
+    def refresh() -> None:
+        """Show the Lab's last backend check (its app.timer re-checks): opening a tab queries nothing."""
         status.clear()
         with status:
-            for name, info, detail in (
-                ("Database", health["database"], f"{health['database']['dialect']} · {health['database']['url']}"),
-                ("Redis", health["redis"], f"{health['redis']['backend']} · {health['redis']['url']}"),
+            for name, ok, detail in (
+                ("Database", lab.backend_status["database"], f"{lab.dialect} · {lab.database_url}"),
+                ("Redis", lab.backend_status["redis"], f"{lab.redis_backend} · {lab.redis_url}"),
             ):
                 with ui.row().classes("items-center gap-2 no-wrap"):
-                    ok = info["ok"]
                     ui.icon("check_circle" if ok else "error", color="positive" if ok else "warning")
                     ui.label(f"{name}: {'connected' if ok else 'unavailable'}").classes("font-medium")
                 ui.label(detail).classes("text-caption text-grey-8 break-all ml-8")
             if lab.redis and lab.redis.reason:
                 ui.label(lab.redis.reason).classes("text-caption text-grey-8 ml-8")
-            ui.label(f"Version {health['version']} · status {health['status']}").classes("text-caption mt-2")
+            healthy = all(lab.backend_status.values())
+            ui.label(f"Version {__version__} · status {'ok' if healthy else 'degraded'}").classes("text-caption mt-2")
 
-    await refresh()
-    ui.timer(5.0, refresh)
+    refresh()
+    ui.timer(3.0, refresh)
