@@ -74,7 +74,7 @@ class UserRepository(Repository[User]):
     async def scoring_inputs(self) -> list[tuple[dict[str, Any], list[dict[str, Any]]]]:
         """Every user's scoring fields with their assessments' evidence, in two statements (not 1 + N)."""
         people = (await self.session.execute(select(User.id, User.occupation_code, User.years_experience))).all()
-        evidence = await self.session.execute(select(Assessment.user_id, Assessment.component,
+        evidence = await self.session.execute(select(Assessment.user_id, Assessment.component, Assessment.status,
                                                      Assessment.current_ability, Assessment.items_administered))
         by_user: dict[str, list[dict[str, Any]]] = {}
         for row in evidence:

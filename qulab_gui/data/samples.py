@@ -51,15 +51,10 @@ def _scores_for(user: dict[str, Any], assessments: list[dict[str, Any]], count: 
     """`count` scores as if recalculated over time: score k sees k/count of the items administered."""
     rows = []
     for k in range(1, count + 1):
-        evidence = [AssessmentEvidence(a["component"], a["current_ability"], a["items_administered"] * k // count)
-                    for a in assessments]
+        evidence = [AssessmentEvidence(a["component"], a["current_ability"], a["items_administered"] * k // count,
+                                       a["status"] == "completed") for a in assessments]
         result = calculate_air(user["occupation_code"], user["years_experience"], evidence)
-        rows.append({
-            "id": new_id(), "user_id": user["id"], "air_score": result.air_score, "vr_score": result.vr_score,
-            "hr_score": result.hr_score, "synergy_score": result.synergy_score, "ci_lower": result.ci_lower,
-            "ci_upper": result.ci_upper, "parameter_version": result.metadata()["parameter_version"],
-            "calculation_metadata": result.metadata(),
-        })
+        rows.append({"id": new_id(), "user_id": user["id"], **result.columns()})
     return rows
 
 

@@ -18,7 +18,7 @@ from sqlalchemy.orm import selectinload
 from .errors import SimulatedFailure, ValidationError
 from .models import AIRScore, DomainEvent, User, new_id, utcnow
 from .repositories import AIRScoreRepository, DomainEventRepository, UserRepository
-from .scoring import AssessmentEvidence, calculate_air
+from .scoring import PARAMETER_VERSION, AssessmentEvidence, calculate_air
 from .unit_of_work import UnitOfWork
 
 EVENT_TYPE = "AIRScoreCalculated"
@@ -56,17 +56,13 @@ async def record_score(sessions: async_sessionmaker[AsyncSession], user_id: str,
                     for a in user.assessments]
         result = calculate_air(user.occupation_code, user.years_experience, evidence)
         calculated_at = utcnow()
-        uow.scores.add(AIRScore(
-            id=score_id, user_id=user.id, air_score=result.air_score, vr_score=result.vr_score,
-            hr_score=result.hr_score, synergy_score=result.synergy_score, ci_lower=result.ci_lower,
-            ci_upper=result.ci_upper, parameter_version=str(result.metadata()["parameter_version"]),
-            calculation_metadata=result.metadata()))
+        uow.scores.add(AIRScore(id=score_id, user_id=user.id, **result.columns()))
         uow.events.add(DomainEvent(
             id=event_id, event_type=EVENT_TYPE, aggregate_type=AGGREGATE_TYPE, aggregate_id=user.id,
             occurred_at=calculated_at,
             payload={"score_id": score_id, "user_id": user.id, "air_score": result.air_score,
                      "ci_lower": result.ci_lower, "ci_upper": result.ci_upper,
-                     "parameter_version": result.metadata()["parameter_version"],
+                     "parameter_version": PARAMETER_VERSION,
                      "calculated_at": calculated_at.isoformat()}))
         if fail_after_write:
             await uow.session.flush()  # both INSERTs really reach the database before the failure

@@ -73,6 +73,14 @@ class AIRResult:
     sem: float
     components: dict[str, float]
 
+    def columns(self) -> dict[str, object]:
+        """The values an `air_scores` row stores for this result (every writer builds its row from here)."""
+        return {
+            "air_score": self.air_score, "vr_score": self.vr_score, "hr_score": self.hr_score,
+            "synergy_score": self.synergy_score, "ci_lower": self.ci_lower, "ci_upper": self.ci_upper,
+            "parameter_version": PARAMETER_VERSION, "calculation_metadata": self.metadata(),
+        }
+
     def metadata(self) -> dict[str, object]:
         """What is stored in `calculation_metadata`: every input and parameter needed to recompute."""
         return {
