@@ -19,6 +19,8 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from qulab_gui.settings import free_port
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 # what `pyinstaller build.spec` leaves under dist/, and the server-only build the e2e tests make
 FROZEN_CANDIDATES = ("dist/QuLab/QuLab", "dist/QuLab-server/QuLab-server", "dist/QuLab",
@@ -52,13 +54,6 @@ def child_environment(**extra: str) -> dict[str, str]:
     env.update(extra)
     return env
 
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @dataclass

@@ -33,7 +33,6 @@ import asyncio
 import json
 import logging
 import random
-import socket
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, fields
@@ -41,14 +40,14 @@ from datetime import datetime
 from typing import Any
 
 from redis.asyncio import Redis
-from redis.asyncio.retry import Retry
-from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 from sqlalchemy import inspect
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from qulab_gui.settings import free_port
+
 from .models import AIRScore, User
-from .redis_client import PROBE_TIMEOUT_S, RedisConnection
+from .redis_client import RedisConnection, client_options
 from .repositories import AIRScoreRepository, UserRepository
 from .unit_of_work import UnitOfWork, on_commit
 
@@ -138,19 +137,12 @@ class _Flight:
 
 def cache_client(connection: RedisConnection) -> Redis:
     """A client for the cache: short timeouts and no retry loop (the cache fails open instead)."""
-    if connection.is_fake:
-        return connection.new_client()
-    return Redis.from_url(connection.url, decode_responses=True, socket_connect_timeout=PROBE_TIMEOUT_S,
-                          socket_timeout=CACHE_TIMEOUT_S, retry=Retry(NoBackoff(), 0))
+    return connection.new_client(timeout_s=CACHE_TIMEOUT_S, fail_fast=True)
 
 
 def unreachable_client() -> Redis:
     """A real client pointed at a port nobody listens on: every command fails like a dead server."""
-    with socket.socket() as probe:  # bind port 0 to get a free port, then close it again
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    return Redis(host="127.0.0.1", port=port, decode_responses=True, socket_connect_timeout=PROBE_TIMEOUT_S,
-                 socket_timeout=CACHE_TIMEOUT_S, retry=Retry(NoBackoff(), 0))
+    return Redis(host="127.0.0.1", port=free_port(), **client_options(CACHE_TIMEOUT_S, fail_fast=True))
 
 
 # -- JSON shapes ---------------------------------------------------------------------------------

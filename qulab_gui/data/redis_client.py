@@ -12,10 +12,13 @@ import contextlib
 import logging
 import re
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import quote, urlsplit
 
 import fakeredis
 from redis.asyncio import Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
 log = logging.getLogger(__name__)
@@ -40,15 +43,16 @@ class RedisConnection:
     def is_fake(self) -> bool:
         return self.backend == "fakeredis"
 
-    def new_client(self, *, blocking: bool = False) -> Redis:
-        """Another client on the same server; `blocking=True` waits longer for replies (XREADGROUP BLOCK)."""
+    def new_client(self, *, timeout_s: float = OPERATION_TIMEOUT_S, fail_fast: bool = False) -> Redis:
+        """Another client on the same server, closed with this connection.
+
+        `timeout_s` bounds each reply (longer for XREADGROUP BLOCK, shorter for a cache);
+        `fail_fast` turns off redis-py's retries, for callers that fail open instead.
+        """
         if self._server is not None:
             client: Redis = fakeredis.FakeAsyncRedis(server=self._server, decode_responses=True)
         else:
-            client = Redis.from_url(
-                self.url, decode_responses=True, socket_connect_timeout=PROBE_TIMEOUT_S,
-                socket_timeout=BLOCKING_READ_TIMEOUT_S if blocking else OPERATION_TIMEOUT_S,
-            )
+            client = Redis.from_url(self.url, **client_options(timeout_s, fail_fast=fail_fast))
         self._extra.append(client)
         return client
 
@@ -57,6 +61,15 @@ class RedisConnection:
             with contextlib.suppress(RedisError, OSError, RuntimeError):  # closing must never fail a shutdown
                 await client.aclose()
         self._extra.clear()
+
+
+def client_options(timeout_s: float, *, fail_fast: bool = False) -> dict[str, Any]:
+    """redis-py keyword arguments: never wait forever, and optionally never retry."""
+    options: dict[str, Any] = {"decode_responses": True, "socket_connect_timeout": PROBE_TIMEOUT_S,
+                               "socket_timeout": timeout_s}
+    if fail_fast:
+        options["retry"] = Retry(NoBackoff(), 0)
+    return options
 
 
 def masked_url(url: str) -> str:

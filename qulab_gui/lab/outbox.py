@@ -13,6 +13,7 @@ from qulab_gui.data.consumer import ConsumerState, ProjectionConsumer, stream_ta
 from qulab_gui.data.errors import SimulatedFailure, ValidationError
 from qulab_gui.data.models import DomainEvent
 from qulab_gui.data.outbox import Faults, OutboxPublisher, PublisherConfig, TickResult, default_name, retry_failed
+from qulab_gui.data.redis_client import BLOCKING_READ_TIMEOUT_S
 from qulab_gui.data.repositories import DomainEventRepository
 
 if TYPE_CHECKING:
@@ -52,7 +53,7 @@ class OutboxLab:
         self.publisher = OutboxPublisher(lab.sessions, lab.redis.client, name=f"app:{default_name()}",
                                          config=self.config, faults=self.faults)
         # Its own connection: a blocking XREADGROUP must not hold up the publisher's commands.
-        self.consumer = ProjectionConsumer(lab.redis.new_client(blocking=True))
+        self.consumer = ProjectionConsumer(lab.redis.new_client(timeout_s=BLOCKING_READ_TIMEOUT_S))
 
     async def stop(self) -> None:
         for timer in self._timers.values():

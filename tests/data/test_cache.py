@@ -34,6 +34,7 @@ from qulab_gui.data.models import AIRScore, User, utcnow
 from qulab_gui.data.profile_edits import update_profile
 from qulab_gui.data.unit_of_work import UnitOfWork
 from qulab_gui.data.workload import WorkloadSpec, run_workload, zipf_sequence
+from qulab_gui.settings import free_port
 
 
 class Clock:
@@ -340,12 +341,6 @@ async def test_server_counters_on_real_redis(cache, sessions, redis_conn) -> Non
 
 
 # -- Redis going away and coming back --------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 class RedisServer:
