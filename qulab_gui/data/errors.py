@@ -59,3 +59,10 @@ def busy_as_message(error: BaseException) -> ValidationError | None:
         return None
     return ValidationError(f"The database is busy (another write held its lock for more than {BUSY_TIMEOUT_S} s, "
                            "e.g. a sample load), try again in a moment")
+
+
+def require_user(user_id: str | None) -> str:
+    """The user a lab action is about; a clear message when none is picked."""
+    if not user_id:
+        raise ValidationError("Pick a user first")
+    return user_id

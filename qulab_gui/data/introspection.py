@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import inspect
+from functools import cache
 
 from sqlalchemy import MetaData
 
 from . import models
 
 
+@cache  # read the file once, not on every page view (the event loop would wait for the disk)
 def model_source() -> str:
     return inspect.getsource(models)
 

@@ -15,6 +15,7 @@ rows from the result buffers, time around the whole load including building the 
 from __future__ import annotations
 
 import asyncio
+import functools
 import inspect
 import math
 import threading
@@ -82,6 +83,7 @@ LOADERS: dict[str, Loader] = {"lazy": load_lazy, "selectin": load_selectin, "joi
                               "raise": load_guarded}
 
 
+@functools.cache  # read the file once, not on every page view
 def loaders_source() -> str:
     """The four loaders' code, for the page to show next to what each one costs."""
     try:

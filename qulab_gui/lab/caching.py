@@ -6,17 +6,11 @@ from typing import TYPE_CHECKING, Any
 
 from qulab_gui.data import profile_edits, samples, workload
 from qulab_gui.data.cache import CachedUserRepository, CachePolicy, Listing, Lookup, cache_client
-from qulab_gui.data.errors import ValidationError
+from qulab_gui.data.errors import ValidationError, require_user
 from qulab_gui.data.repositories import UserRepository
 
 if TYPE_CHECKING:
     from .core import Lab
-
-
-def _require_user(user_id: str | None) -> str:
-    if not user_id:
-        raise ValidationError("Pick a user first")
-    return user_id
 
 
 class CachingLab:
@@ -56,12 +50,12 @@ class CachingLab:
     async def read(self, family: str, user_id: str | None) -> Lookup:
         """A profile or latest-score read through the cache, labelled HIT/MISS/ERROR/BYPASS with its latency."""
         cache = await self._cache()
-        lookup = await cache.read(family, _require_user(user_id))
+        lookup = await cache.read(family, require_user(user_id))
         await self._note_health(cache)
         return lookup
 
     async def invalidate_user(self, user_id: str | None) -> int:
-        return await (await self._cache()).invalidate(_require_user(user_id))
+        return await (await self._cache()).invalidate(require_user(user_id))
 
     async def invalidate_all(self) -> int:
         return await (await self._cache()).invalidate_all()
@@ -94,7 +88,7 @@ class CachingLab:
                            fail_before_commit: bool = False) -> dict[str, Any]:
         await self.lab.ready()
         assert self.lab.sessions is not None
-        return await profile_edits.update_profile(self.lab.sessions, _require_user(user_id), name=name,
+        return await profile_edits.update_profile(self.lab.sessions, require_user(user_id), name=name,
                                                   years_experience=years_experience,
                                                   fail_before_commit=fail_before_commit)
 

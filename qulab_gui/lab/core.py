@@ -16,7 +16,6 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -58,9 +57,10 @@ class Lab:
         self.sessions: async_sessionmaker[AsyncSession] | None = None
         self.recorder: StatementRecorder | None = None
         self.redis: RedisConnection | None = None
-        self.started_at = datetime.now(UTC)
         self.startup_error: str | None = None
         self._ready = asyncio.Event()
+        self._schema_in_place = asyncio.Event()  # cleared while reset_database() recreates the tables
+        self._schema_in_place.set()
         self._busy: set[str] = set()
         self.last_probe: pooling.ProbeResult | None = None  # shown again when the page is reopened
         # Last known health per backend (None until checked); the header chips show it.
@@ -114,6 +114,7 @@ class Lab:
     async def session(self) -> AsyncIterator[AsyncSession]:
         """One session per task or user action; callers open the transaction they need."""
         await self.ready()
+        await self._schema_in_place.wait()  # a reset is recreating the tables: wait, do not fail
         assert self.sessions is not None
         async with self.sessions() as session:
             yield session
@@ -128,6 +129,12 @@ class Lab:
             yield
         finally:
             self._busy.discard(name)
+
+    @asynccontextmanager
+    async def sample_session(self) -> AsyncIterator[AsyncSession]:
+        """A session for adding sample data: one such load at a time, whichever page starts it."""
+        async with self.exclusive("Loading sample data"), self.session() as session:
+            yield session
 
     def is_busy(self, name: str) -> bool:
         return name in self._busy
@@ -204,13 +211,18 @@ class Lab:
     async def reset_database(self) -> None:
         await self.ready()
         assert self.engine is not None
-        await database.reset(self.engine)
+        async with self.exclusive("Resetting the database"):
+            self._schema_in_place.clear()
+            try:
+                await database.reset(self.engine)
+            finally:
+                self._schema_in_place.set()
         await self.caching.invalidate_all()  # the rows behind every cached entry are gone
 
     # -- lab 2: connectivity --------------------------------------------------------------------
 
     async def load_samples(self, n_users: int, scores_per_user: int = 1, progress: Any = None) -> int:
-        async with self.exclusive("Loading sample data"), self.session() as session:
+        async with self.sample_session() as session:
             return await samples.load_samples(session, n_users, scores_per_user, progress=progress)
 
     async def probe_pool(self, sessions: int, pool: PoolSettings, hold_s: float,

@@ -10,7 +10,7 @@ from redis.exceptions import RedisError
 
 from qulab_gui.data import score_calculation
 from qulab_gui.data.consumer import ConsumerState, ProjectionConsumer, stream_tail
-from qulab_gui.data.errors import SimulatedFailure, ValidationError
+from qulab_gui.data.errors import SimulatedFailure, ValidationError, require_user
 from qulab_gui.data.models import DomainEvent
 from qulab_gui.data.outbox import Faults, OutboxPublisher, PublisherConfig, TickResult, default_name, retry_failed
 from qulab_gui.data.redis_client import BLOCKING_READ_TIMEOUT_S
@@ -128,8 +128,7 @@ class OutboxLab:
                               ) -> score_calculation.ScoreRecorded | score_calculation.RolledBack:
         """Score row + AIRScoreCalculated event in one transaction; with the failure switch, the proof
         that neither row exists afterwards (counted in a fresh session)."""
-        if not user_id:
-            raise ValidationError("Pick a user first")
+        user_id = require_user(user_id)
         await self.lab.ready()
         assert self.lab.sessions is not None
         try:

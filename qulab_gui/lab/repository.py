@@ -32,7 +32,7 @@ class RepositoryLab:
         return self._sweep is not None
 
     async def add_sample_scores(self, per_user: int, progress: Any = None) -> int:
-        async with self.lab.exclusive("Loading sample data"), self.lab.session() as session:
+        async with self.lab.sample_session() as session:
             return await samples.add_scores(session, per_user, progress=progress)
 
     async def measure(self, strategies: Sequence[str], n: Any, on_result: Any = None) -> list[LoadResult]:

@@ -48,6 +48,7 @@ HISTORY_COLUMNS = [
     table_column("ms", "Latency (ms)", align="right"),
 ]
 KEYS_SHOWN = 20
+HISTORY_SHOWN = 12
 FORMULA = "T_avg = H·T_cache + (1 − H)·(T_cache + T_db)"
 
 
@@ -220,9 +221,11 @@ async def caching_page() -> None:
         badge.text = f"{label} · {lookup.seconds * 1000:.2f} ms"
         badge.props(f"color={color}")
         text.text = f"{describe_value(family, lookup.value)} — {meaning}"
-        history.insert(0, {"n": len(history), "at": datetime.now(UTC).strftime("%H:%M:%S"), "read": family,
+        reads = history[0]["n"] + 1 if history else 1
+        history.insert(0, {"n": reads, "at": datetime.now(UTC).strftime("%H:%M:%S"), "read": family,
                            "outcome": label, "ms": f"{lookup.seconds * 1000:.3f}"})
-        history_table.rows = history[:12]
+        del history[HISTORY_SHOWN:]  # the table shows the newest reads only; keep no more
+        history_table.rows = list(history)
 
     async def fetch(family: str) -> None:
         try:
