@@ -246,10 +246,6 @@ class Image:
     height: int
     rgb: bytes
 
-    def pixel(self, x: int, y: int) -> tuple[int, int, int]:
-        start = (y * self.width + x) * 3
-        return self.rgb[start], self.rgb[start + 1], self.rgb[start + 2]
-
     def share_of(self, colour: tuple[int, int, int], tolerance: int = 12) -> float:
         """The fraction of pixels within `tolerance` of `colour` on every channel."""
         r0, g0, b0 = colour

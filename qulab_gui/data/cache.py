@@ -34,7 +34,7 @@ import json
 import logging
 import random
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
@@ -362,14 +362,18 @@ class CachedUserRepository:
         self._dirty.clear()
         return deleted
 
-    async def _delete_all(self) -> int:
-        deleted, cursor = 0, 0
+    async def _cached_keys(self) -> AsyncIterator[list[str]]:
+        """Every key of the cache, a SCAN batch at a time (never KEYS: it would block the server)."""
+        cursor = 0
         while True:
             cursor, keys = await self._client.scan(cursor, match=f"{PREFIX}*", count=1000)
             if keys:
-                deleted += int(await self._client.unlink(*keys))
+                yield keys
             if not cursor:
-                return deleted
+                return
+
+    async def _delete_all(self) -> int:
+        return sum([int(await self._client.unlink(*keys)) async for keys in self._cached_keys()])
 
     async def _flush_invalidations(self) -> bool:
         """Apply invalidations remembered during an outage; True once Redis holds no stale entry."""
@@ -469,13 +473,7 @@ class CachedUserRepository:
         """The cache's keys with remaining TTL (first `limit` by key); None while Redis is unreachable."""
 
         async def scan() -> Listing:
-            keys: list[str] = []
-            cursor = 0
-            while True:
-                cursor, batch = await self._client.scan(cursor, match=f"{PREFIX}*", count=1000)
-                keys += batch
-                if not cursor:
-                    break
+            keys = [key async for batch in self._cached_keys() for key in batch]
             shown = sorted(keys)[:limit]
             pipe = self._client.pipeline(transaction=False)
             for key in shown:
