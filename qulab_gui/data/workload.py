@@ -67,15 +67,25 @@ class WorkloadPoint:
 class WorkloadResult:
     spec: WorkloadSpec
     users: int
-    hits: int = 0
-    misses: int = 0
-    degraded: int = 0  # reads Redis could not serve (errors and bypasses): answered by the database
     cached_s: list[float] = field(default_factory=list)  # every read through the cache
     hit_s: list[float] = field(default_factory=list)
     miss_s: list[float] = field(default_factory=list)
     database_s: list[float] = field(default_factory=list)  # every read on the uncached path
     points: list[WorkloadPoint] = field(default_factory=list)
     elapsed_s: float = 0.0
+
+    @property
+    def hits(self) -> int:
+        return len(self.hit_s)
+
+    @property
+    def misses(self) -> int:
+        return len(self.miss_s)
+
+    @property
+    def degraded(self) -> int:
+        """Reads Redis could not serve (errors and bypasses): answered by the database."""
+        return len(self.cached_s) - self.hits - self.misses
 
     @property
     def hit_ratio(self) -> float | None:
@@ -134,13 +144,9 @@ async def run_workload(cache: CachedUserRepository, user_ids: Sequence[str], spe
             lookup = await cache.read(spec.family, user_id)
             result.cached_s.append(lookup.seconds)
             if lookup.outcome == HIT:
-                result.hits += 1
                 result.hit_s.append(lookup.seconds)
             elif lookup.outcome == MISS:
-                result.misses += 1
                 result.miss_s.append(lookup.seconds)
-            else:
-                result.degraded += 1
         if spec.compare_database:
             for user_id in part:
                 t0 = time.perf_counter()
