@@ -28,6 +28,7 @@ from qulab_gui.data.outbox import (
     Faults,
     OutboxPublisher,
     PublisherConfig,
+    PublisherStats,
     backoff_s,
     retry_failed,
 )
@@ -341,3 +342,10 @@ async def test_ticks_never_overlap_so_publish_now_waits_for_the_timer(sessions, 
     assert publisher.peak == 1
     assert sum(r.published for r in results) == len(rows)
     assert await redis_conn.client.xlen(STREAM) == len(rows)
+
+
+def test_a_young_publisher_reports_its_rate_over_its_own_lifetime_not_the_whole_window() -> None:
+    stats = PublisherStats()
+    assert stats.published_per_s() == 0.0
+    stats.record_published(100, [])
+    assert stats.published_per_s(window_s=10.0) == 100.0  # published within its first second: 100/s, not 10/s
