@@ -15,7 +15,6 @@ with warnings.catch_warnings():
     from starlette.testclient import TestClient
 
 from qulab_gui.auth import TokenMiddleware, cookie_name
-from qulab_gui.settings import load_settings
 
 TOKEN = "s3cret-token"
 COOKIE = cookie_name(8123)
@@ -99,9 +98,3 @@ def test_websocket_needs_the_token(client: TestClient) -> None:
         assert socket.receive_text() == "lab data"
 
 
-def test_token_only_off_loopback(tmp_path) -> None:
-    env = {"QULAB_DATA_DIR": str(tmp_path)}
-    assert load_settings(["--host", "127.0.0.1"], env).token is None
-    served = load_settings(["--host", "0.0.0.0"], env)
-    assert served.token and not served.is_loopback
-    assert load_settings(["--host", "0.0.0.0"], {**env, "QULAB_TOKEN": "mine"}).token == "mine"
