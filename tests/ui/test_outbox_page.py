@@ -23,15 +23,20 @@ async def open_page(user: User):
     return lab
 
 
-async def expire_leases(lab) -> None:
-    """End every lease now, as if its time had run out."""
+async def expire(lab, column: str) -> None:
+    """Set every event's lease or backoff (`column`) in the past, as if its time had run out."""
     from sqlalchemy import update
 
     from qulab_gui.data.models import DomainEvent
 
+    moment = getattr(DomainEvent, column)
     async with lab.session() as session, session.begin():
-        await session.execute(update(DomainEvent).where(DomainEvent.lease_expires_at.is_not(None))
-                              .values(lease_expires_at=datetime(2000, 1, 1, tzinfo=UTC)))
+        await session.execute(update(DomainEvent).where(moment.is_not(None))
+                              .values({moment: datetime(2000, 1, 1, tzinfo=UTC)}))
+
+
+async def expire_leases(lab) -> None:
+    await expire(lab, "lease_expires_at")
 
 
 def table_rows(user: User, marker: str) -> list[dict]:
@@ -96,7 +101,7 @@ async def test_fault_switches_back_off_dead_letter_retry_and_duplicates_are_abso
     await user.should_see("the broker failed", retries=50)
     [row] = table_rows(user, "outbox-events")
     assert (row["status"], row["attempts"]) == ("pending", 1) and "broker down" in row["error"]
-    await asyncio.sleep(0.1)
+    await expire(lab, "next_attempt_at")  # the backoff is over
     user.find(marker="outbox-publish-now").click()
     await user.should_see("dead-lettered 1", retries=50)
     assert table_rows(user, "outbox-events")[0]["status"] == "failed"
