@@ -35,20 +35,24 @@ def claim(data_dir: Path, url: str) -> IO[bytes]:
     return handle
 
 
+def _holder(data_dir: Path) -> dict[str, object] | None:
+    """What the instance holding `data_dir` wrote about itself (pid and URL), if it is readable."""
+    try:
+        holder = json.loads((data_dir / INFO_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return holder if isinstance(holder, dict) and {"pid", "url"} <= holder.keys() else None
+
+
 def running_url(data_dir: Path) -> str | None:
     """The URL the instance holding `data_dir` serves at, if it said so."""
-    try:
-        return str(json.loads((data_dir / INFO_FILE).read_text(encoding="utf-8"))["url"])
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
+    holder = _holder(data_dir)
+    return str(holder["url"]) if holder else None
 
 
 def _refusal(data_dir: Path) -> str:
-    try:
-        holder = json.loads((data_dir / INFO_FILE).read_text(encoding="utf-8"))
-        who = f" (pid {holder['pid']}, {holder['url']})"
-    except (OSError, ValueError, KeyError, TypeError):
-        who = ""
+    holder = _holder(data_dir)
+    who = f" (pid {holder['pid']}, {holder['url']})" if holder else ""
     return (f"QuLab is already running with the data dir {data_dir}{who}: use that window, close it first, "
             f"or give this one another --data-dir")
 
