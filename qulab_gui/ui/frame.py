@@ -123,3 +123,15 @@ def section(title: str, caption: str = "") -> ui.card:
         if caption:
             ui.label(caption).classes("text-body2 text-grey-8")
     return card
+
+
+def clear_chart(chart: ui.echart) -> None:
+    """Empty every series of a chart (its axes and legend stay), ready for a new run."""
+    for series in chart.options["series"]:
+        series["data"] = []
+    chart.update()
+
+
+def measured(value: float | None, digits: int = 1, unit: str = "") -> str:
+    """A measured number as text, or a dash while nothing has been measured yet."""
+    return "–" if value is None else f"{value:.{digits}f}{unit}"

@@ -24,7 +24,7 @@ from qulab_gui.lab import (
     WorkloadResult,
     current_lab,
 )
-from qulab_gui.ui.frame import frame, lab_started, notify_error, section, table_column
+from qulab_gui.ui.frame import clear_chart, frame, lab_started, measured, notify_error, section, table_column
 
 OUTCOME_STYLE = {  # label, colour, what happened
     HIT: ("HIT", "positive", "served from Redis"),
@@ -70,10 +70,6 @@ def workload_chart() -> ui.echart:
             {**latency, "name": "database p95", "lineStyle": {"type": "dashed"}},
         ],
     }).classes("w-full h-96")
-
-
-def _ms(value: float | None, digits: int = 3) -> str:
-    return f"{value:.{digits}f}" if value is not None else "–"
 
 
 def _stat(name: str, value: Any) -> str:
@@ -353,9 +349,7 @@ async def caching_page() -> None:
             f"{point.hit_ratio:.1%}" if point.hit_ratio is not None else "–") + "…"
 
     async def run_workload() -> None:
-        for series in chart.options["series"]:
-            series["data"] = []
-        chart.update()
+        clear_chart(chart)
         workload_button.disable()
         workload_result.text = "Running…"
         try:
@@ -370,8 +364,9 @@ async def caching_page() -> None:
                 f"{result.spec.reads:,} reads over {result.users:,} users in {result.elapsed_s:.1f} s: "
                 f"hit ratio {_stat('hit_ratio', result.hit_ratio)}"
                 + (f" ({result.degraded:,} reads Redis could not serve)" if result.degraded else "")
-                + f"; cached p50 {_ms(last.cached_p50_ms)} ms / p95 {_ms(last.cached_p95_ms)} ms, database p50 "
-                f"{_ms(last.database_p50_ms)} ms / p95 {_ms(last.database_p95_ms)} ms. {formula_text(result)}")
+                + f"; cached p50 {measured(last.cached_p50_ms, 3, ' ms')} / p95 "
+                f"{measured(last.cached_p95_ms, 3, ' ms')}, database p50 {measured(last.database_p50_ms, 3, ' ms')}"
+                f" / p95 {measured(last.database_p95_ms, 3, ' ms')}. {formula_text(result)}")
         finally:
             workload_button.enable()
         await refresh()

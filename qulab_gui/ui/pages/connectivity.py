@@ -3,7 +3,7 @@
 from nicegui import ui
 
 from qulab_gui.lab import COMPONENTS, PoolSettings, PoolSnapshot, ProbeResult, ValidationError, current_lab
-from qulab_gui.ui.frame import frame, lab_started, notify_error, section
+from qulab_gui.ui.frame import clear_chart, frame, lab_started, notify_error, section
 
 POOL_SERIES = {"checked out": "#1565c0", "overflow": "#ef6c00", "waiting": "#c62828"}  # name: colour
 
@@ -131,16 +131,14 @@ async def connectivity_page() -> None:
         waits.update()
 
     def draw(result: ProbeResult) -> None:
-        for series in chart.options["series"]:
-            series["data"] = []
+        clear_chart(chart)
         snapshots[:] = result.snapshots
         draw_snapshots()
         draw_waits(result)
         probe_result.text = describe(result)
 
     async def probe() -> None:
-        for series in chart.options["series"]:
-            series["data"] = []
+        clear_chart(chart)
         snapshots.clear()
         probe_button.disable()
         probe_result.text = "Running…"

@@ -9,7 +9,7 @@ from typing import Any
 from nicegui import ui
 
 from qulab_gui.lab import RolledBack, ValidationError, current_lab
-from qulab_gui.ui.frame import frame, lab_started, notify_error, section, table_column
+from qulab_gui.ui.frame import frame, lab_started, measured, notify_error, section, table_column
 
 HISTORY_POINTS = 180
 EVENT_COLUMNS = [
@@ -163,14 +163,16 @@ async def outbox_page() -> None:
     async def refresh() -> None:
         status = await lab.outbox.status()
         running.value = lab.outbox.running
+        oldest = measured(status["oldest_pending_age_s"], 1, " s")
+        tick, p50, p95 = (measured(status[key], 0, " ms") for key in ("last_tick_ms", "latency_p50_ms",
+                                                                      "latency_p95_ms"))
         metrics.text = (
             f"publisher {status['publisher']} · every {status['interval_s']:g} s · batch {status['batch_size']}\n"
             f"pending {status['pending']} · published {status['published']} · failed {status['failed']}\n"
-            f"oldest pending {_seconds(status['oldest_pending_age_s'])} · published/s {status['published_per_s']:g}\n"
+            f"oldest pending {oldest} · published/s {status['published_per_s']:g}\n"
             f"broker failures {status['broker_failures']} · dead-lettered {status['dead_lettered']} · "
             f"crashes {status['crashes']}\n"
-            f"last tick {_ms(status['last_tick_ms'])} · commit→stream p50 {_ms(status['latency_p50_ms'])} "
-            f"p95 {_ms(status['latency_p95_ms'])}")
+            f"last tick {tick} · commit→stream p50 {p50} p95 {p95}")
         at = round(time.monotonic() - opened, 1)
         for series, value in zip(chart.options["series"], (status["pending"], status["published"],
                                                            status["failed"], status["latency_p95_ms"]), strict=True):
@@ -262,9 +264,3 @@ async def outbox_page() -> None:
     ui.timer(1.0, refresh)
 
 
-def _seconds(value: float | None) -> str:
-    return "–" if value is None else f"{value:.1f} s"
-
-
-def _ms(value: float | None) -> str:
-    return "–" if value is None else f"{value:.0f} ms"

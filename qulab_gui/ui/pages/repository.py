@@ -17,7 +17,7 @@ from qulab_gui.lab import (
     current_lab,
     loaders_source,
 )
-from qulab_gui.ui.frame import frame, lab_started, notify_error, section, table_column
+from qulab_gui.ui.frame import clear_chart, frame, lab_started, notify_error, section, table_column
 
 COLORS = {"lazy": "#c62828", "selectin": "#2e7d32", "joined": "#1565c0", "raise": "#6d4c41"}
 RESULT_COLUMNS = [
@@ -255,8 +255,7 @@ async def repository_page() -> None:
             if not started:  # clear the previous sweep only once this one really runs
                 started = True
                 for chart in charts:
-                    for series in chart.options["series"]:
-                        series["data"] = []
+                    clear_chart(chart)
             index = SWEPT.index(result.strategy)
             statements_chart.options["series"][index]["data"].append([result.n, result.statements])
             time_chart.options["series"][index]["data"].append([result.n, round(result.elapsed_s * 1000, 1)])
