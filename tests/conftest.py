@@ -4,8 +4,10 @@ servers named by QULAB_TEST_DATABASE_URL / QULAB_TEST_REDIS_URL when those are s
 
 from __future__ import annotations
 
+import asyncio
 import os
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import pytest
@@ -73,3 +75,20 @@ async def redis_conn(request: pytest.FixtureRequest) -> AsyncIterator:
         await conn.client.flushdb()
     yield conn
     await conn.close()
+
+
+async def until(condition: Callable[[], bool | Awaitable[bool]], timeout_s: float = 5.0, *,
+                message: str = "condition") -> None:
+    """Wait for `condition` (a plain or async callable) to hold; fail with `message` after `timeout_s`.
+
+    The one way tests wait for something to happen: no fixed sleeps where a condition can be awaited.
+    """
+    deadline = time.monotonic() + timeout_s
+    while True:
+        result = condition()
+        if asyncio.iscoroutine(result) or isinstance(result, Awaitable):
+            result = await result
+        if result:
+            return
+        assert time.monotonic() < deadline, f"timed out after {timeout_s} s waiting for {message}"
+        await asyncio.sleep(0.01)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
@@ -30,7 +31,17 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 COMPONENTS = ("fluency", "domain", "adaptive")
 ASSESSMENT_STATUSES = ("in_progress", "completed")
-EVENT_STATUSES = ("pending", "published", "failed")
+
+
+class EventStatus(StrEnum):
+    """Where a domain event is in the outbox; stored as its lower-case value."""
+
+    PENDING = "pending"  # waiting to be published (due now, backing off or leased)
+    PUBLISHED = "published"  # the broker accepted it
+    FAILED = "failed"  # dead-lettered after max_attempts: waits for a manual retry
+
+
+EVENT_STATUSES = tuple(status.value for status in EventStatus)  # plain strings, for the CHECK constraint
 
 # Named constraints make migrations reproducible on every dialect.
 NAMING_CONVENTION = {
@@ -167,7 +178,8 @@ class DomainEvent(Base):
     aggregate_id: Mapped[str] = mapped_column(String(64))
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime(), server_default=func.now(), default=utcnow)
-    status: Mapped[str] = mapped_column(String(16), default="pending", server_default="pending")
+    status: Mapped[str] = mapped_column(String(16), default=EventStatus.PENDING.value,
+                                        server_default=EventStatus.PENDING.value)
     attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     last_error: Mapped[str | None] = mapped_column(Text)
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # NULL means due now

@@ -14,7 +14,7 @@ from typing import Any, Generic, TypeVar
 from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from .models import AIRScore, Assessment, Base, DomainEvent, User
+from .models import AIRScore, Assessment, Base, DomainEvent, EventStatus, User
 
 M = TypeVar("M", bound=Base)
 
@@ -113,4 +113,4 @@ class DomainEventRepository(Repository[DomainEvent]):
 
     async def oldest_pending_at(self) -> datetime | None:
         return await self.session.scalar(
-            select(func.min(DomainEvent.occurred_at)).where(DomainEvent.status == "pending"))
+            select(func.min(DomainEvent.occurred_at)).where(DomainEvent.status == EventStatus.PENDING))

@@ -35,6 +35,7 @@ from qulab_gui.data.profile_edits import update_profile
 from qulab_gui.data.unit_of_work import UnitOfWork
 from qulab_gui.data.workload import WorkloadSpec, run_workload, zipf_sequence
 from qulab_gui.settings import free_port
+from tests.conftest import until
 
 
 class Clock:
@@ -230,13 +231,6 @@ async def test_concurrent_misses_load_once(cache, sessions, recorder, monkeypatc
     stats = cache.stats[SCORE]
     assert (stats.misses, stats.hits, stats.loads, stats.coalesced) == (50, 0, 1, 49)  # all waited for one load
     assert len({lookup.value["id"] for lookup in lookups}) == 1
-
-
-async def until(condition, timeout_s: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        assert time.monotonic() < deadline, "timed out waiting"
-        await asyncio.sleep(0.005)
 
 
 async def test_load_racing_an_invalidation_is_not_written_back(cache, sessions, redis_conn, monkeypatch) -> None:
