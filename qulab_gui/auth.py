@@ -14,6 +14,14 @@ How a request proves it knows the token (any one is enough):
 Without it: a browser asking for a page gets a small token prompt (HTTP 401), anything else a
 JSON 401, a websocket is closed before it opens. Never data. On loopback nothing is checked.
 
+Where a token could leak, it cannot: the prompt posts and the `?token=` redirect points only to a
+path on this site (`//host`, slash-backslash-host and their %2F/%5C spellings collapse to one
+slash), and an `X-Forwarded-Prefix` that is not a plain `/segment` path is answered 400, because
+NiceGUI puts that prefix in front of every redirect. NiceGUI signs its session cookies with a random secret of the
+data dir (`storage_secret()`), never with the token, so a cookie handed to an outsider tells
+nothing about the token. The token cookie is read by a lenient parser: another app's cookie on the
+same host that `http.cookies` rejects (`pref={"theme":"dark"}`) must not hide it.
+
 This is a plain ASGI middleware rather than a FastAPI dependency because NiceGUI's socket.io
 endpoint and static files are mounted sub-apps that route dependencies never see.
 """
@@ -23,9 +31,12 @@ from __future__ import annotations
 import hmac
 import html
 import json
-from http.cookies import CookieError, SimpleCookie
+import os
+import re
+import secrets
+from pathlib import Path
 from typing import TYPE_CHECKING
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import parse_qsl, quote, urlencode
 
 if TYPE_CHECKING:
     from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -34,6 +45,12 @@ if TYPE_CHECKING:
 
 QUERY_PARAMETER = "token"
 PUBLIC_PATHS = {"/favicon.ico"}  # the browser asks for it on the prompt page; it holds no data
+STORAGE_SECRET_FILE = "storage-secret"
+# Leading characters a browser may read as the start of another host: slashes, backslashes (also
+# percent-encoded), and the tab/newline/space it strips from URLs before parsing them.
+_OFF_SITE_LEAD = re.compile(r"^(?:[/\\\x00-\x20]|%2f|%5c)+", re.IGNORECASE)
+_PLAIN_PREFIX = re.compile(r"(?:/[A-Za-z0-9_~-][A-Za-z0-9._~-]*)+")
+_PATH_SAFE = "/:@!$&'()*+,;=-._~"  # RFC 3986 path characters; everything else is percent-encoded
 
 
 def register(settings: Settings) -> None:
@@ -49,6 +66,37 @@ def cookie_name(port: int) -> str:
     return f"qulab_token_{port}"
 
 
+def storage_secret(data_dir: Path) -> str:
+    """The key NiceGUI signs its session cookies with: random, one per data dir, kept across restarts.
+
+    Created with mode 0600 on first use, so only this user can read it; the same data dir signs
+    the same cookies after a restart, so browser storage survives it.
+    """
+    path = data_dir / STORAGE_SECRET_FILE
+    try:
+        return path.read_text(encoding="ascii").strip()
+    except FileNotFoundError:
+        pass
+    secret = secrets.token_urlsafe(32)
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another process made it a moment ago: use that one
+        return path.read_text(encoding="ascii").strip()
+    with os.fdopen(descriptor, "w", encoding="ascii") as file:
+        file.write(secret)
+    return secret
+
+
+def same_site_path(path: str) -> str:
+    """`path` as a relative URL that can only point into this site.
+
+    ASGI hands over the path percent-decoded: `//evil.example` and `/%2F%2Fevil.example` both
+    arrive with leading slashes, `/%5Cevil.example` with a backslash, which browsers read as a
+    slash. All of them collapse to one `/`, and the rest is percent-encoded again.
+    """
+    return "/" + quote(_OFF_SITE_LEAD.sub("", path), safe=_PATH_SAFE)
+
+
 class TokenMiddleware:
     def __init__(self, app: ASGIApp, token: str, cookie_name: str) -> None:
         self.app = app
@@ -62,27 +110,38 @@ class TokenMiddleware:
         query = parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
         from_query = next((value for key, value in query if key == QUERY_PARAMETER), None)
         headers = {key.decode("latin-1").lower(): value.decode("latin-1") for key, value in scope["headers"]}
+        prefix = headers.get("x-forwarded-prefix", "")
+        if prefix and not _PLAIN_PREFIX.fullmatch(prefix):
+            # NiceGUI prepends this header to every redirect and every script URL of a page:
+            # anything but a plain path could send the browser, and the token, to another host.
+            await self._refuse(scope, receive, send, 400, "X-Forwarded-Prefix must be a plain /path")
+            return
 
         if from_query is not None and self._valid(from_query):
             if scope["type"] == "http" and _is_page_navigation(scope, headers):
                 rest = urlencode([(key, value) for key, value in query if key != QUERY_PARAMETER])
-                await self._redirect(send, scope["path"] + (f"?{rest}" if rest else ""))
+                await self._redirect(send, same_site_path(scope["path"]) + (f"?{rest}" if rest else ""))
                 return
             await self.app(scope, receive, self._with_cookie(send))
             return
-        if self._valid(_cookie(headers, self.cookie_name)) or self._valid(_bearer(headers)):
+        if any(self._valid(value) for value in _cookies(headers, self.cookie_name)) or self._valid(_bearer(headers)):
             await self.app(scope, receive, send)
             return
 
+        if scope["type"] == "http" and _is_page_navigation(scope, headers):
+            action = prefix + same_site_path(scope["path"])
+            page = prompt_page(action, wrong=from_query is not None)
+            await _respond(send, 401, "text/html; charset=utf-8", page.encode())
+        else:
+            await self._refuse(scope, receive, send, 401, "access token required: open the URL QuLab printed at start")
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send, status: int, detail: str) -> None:
         if scope["type"] == "websocket":
             await receive()  # websocket.connect; closing before accepting answers the handshake with 403
             await send({"type": "websocket.close", "code": 1008})
-        elif _is_page_navigation(scope, headers):
-            await _respond(send, 401, "text/html; charset=utf-8",
-                           prompt_page(scope["path"], wrong=from_query is not None).encode())
-        else:
-            body = json.dumps({"detail": "access token required: open the URL QuLab printed at start"})
-            await _respond(send, 401, "application/json", body.encode(), [(b"www-authenticate", b"Bearer")])
+            return
+        extra = [(b"www-authenticate", b"Bearer")] if status == 401 else []
+        await _respond(send, status, "application/json", json.dumps({"detail": detail}).encode(), extra)
 
     def _valid(self, candidate: str | None) -> bool:
         return candidate is not None and hmac.compare_digest(candidate.encode(), self.token)
@@ -108,13 +167,19 @@ def _is_page_navigation(scope: Scope, headers: dict[str, str]) -> bool:
             and not scope["path"].startswith(("/api/", "/_nicegui")))
 
 
-def _cookie(headers: dict[str, str], name: str) -> str | None:
-    jar = SimpleCookie()
-    try:
-        jar.load(headers.get("cookie", ""))
-    except CookieError:  # a malformed Cookie header is simply no token
-        return None
-    return jar[name].value if name in jar else None
+def _cookies(headers: dict[str, str], name: str) -> list[str]:
+    """Every value the Cookie header holds for `name`.
+
+    Not `http.cookies.SimpleCookie`: it gives up on the whole header at the first value it
+    dislikes (JSON, a space), so one other app's cookie on this host would hide the token.
+    A browser may also send the name twice (two paths); any of them may be the token.
+    """
+    values = []
+    for pair in headers.get("cookie", "").split(";"):
+        key, separator, value = pair.partition("=")
+        if separator and key.strip() == name:
+            values.append(value.strip().removeprefix('"').removesuffix('"'))
+    return values
 
 
 def _bearer(headers: dict[str, str]) -> str | None:
@@ -130,7 +195,7 @@ async def _respond(send: Send, status: int, content_type: str, body: bytes,
     await send({"type": "http.response.body", "body": body})
 
 
-def prompt_page(path: str, wrong: bool) -> str:
+def prompt_page(action: str, wrong: bool) -> str:
     """A self-contained page (no scripts, no styles from the protected app) asking for the token."""
     problem = '<p class="error">That token is not valid: check the URL QuLab printed.</p>' if wrong else ""
     return f"""<!doctype html>
@@ -154,7 +219,7 @@ def prompt_page(path: str, wrong: bool) -> str:
 <p>It is served to the network, so only people with the token may use it. The token is part of the
 URL QuLab printed when it started (<code>?token=...</code>); ask your instructor for it.</p>
 {problem}
-<form method="get" action="{html.escape(path, quote=True)}">
+<form method="get" action="{html.escape(action, quote=True)}">
 <label for="token">Access token</label>
 <input id="token" name="{QUERY_PARAMETER}" type="password" autocomplete="off" autofocus required>
 <button type="submit">Open QuLab</button>

@@ -31,6 +31,12 @@ WINDOW_SIZE = (1280, 800)  # the size the e2e screenshots of every page are revi
 # Favicon, and the window icon: NiceGUI applies an .ico to the window on Windows; Qt takes the PNG.
 ICON = Path(__file__).with_name("assets") / ("qulab.ico" if sys.platform == "win32" else "qulab.png")
 WINDOW_CONNECTED = "native window connected"  # logged once per page load; the startup bench waits for it
+# A student on a slow or busy network keeps the page: NiceGUI drops a page whose websocket has been
+# gone this long (then the browser reloads it and a half-typed form is lost; its default is 3 s),
+# and resends the messages it kept meanwhile. The history is pruned by age (about 66 s at this
+# timeout), so its cap only has to cover a busy page's updates in that time.
+RECONNECT_TIMEOUT_S = 30.0
+MESSAGE_HISTORY_LENGTH = 5000
 log = logging.getLogger("qulab_gui")
 _instance_lock: IO[bytes] | None = None  # this process's claim on its data dir (see instance.py)
 
@@ -162,6 +168,8 @@ def main(argv: list[str] | None = None) -> None:
 
     from nicegui import ui
 
+    from qulab_gui.auth import storage_secret
+
     setup(settings)
     if settings.token:
         url += f"?token={settings.token}"
@@ -183,7 +191,9 @@ def main(argv: list[str] | None = None) -> None:
         show=mode == "browser",
         native=mode == "native",
         window_size=WINDOW_SIZE if mode == "native" else None,
-        storage_secret=settings.token or "qulab-local",
+        storage_secret=storage_secret(settings.data_dir),  # never the token: it signs cookies outsiders get
+        reconnect_timeout=RECONNECT_TIMEOUT_S,
+        message_history_length=MESSAGE_HISTORY_LENGTH,
         show_welcome_message=False,
         uvicorn_logging_level="warning",
     )
