@@ -10,21 +10,26 @@ from __future__ import annotations
 import argparse
 import ipaddress
 import os
+import re
 import secrets
 import socket
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from platformdirs import user_data_dir
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from qulab_gui.data.redis_client import FAKE as FAKE_REDIS
+from qulab_gui.data.redis_client import masked_url
 
 APP_NAME = "QuLab"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 SUPPORTED_DRIVERS = {"sqlite+aiosqlite", "postgresql+asyncpg"}
+# The token travels in URLs and a cookie value: characters that need no quoting in either.
+TOKEN_ALPHABET = re.compile(r"[A-Za-z0-9._~-]+")
 
 
 class SettingsError(ValueError):
@@ -115,6 +120,9 @@ def load_settings(argv: list[str] | None = None, env: dict[str, str] | None = No
     _check_database_url(database_url)
     redis_url = pick(args.redis_url, "QULAB_REDIS_URL") or DEFAULT_REDIS_URL
     _check_redis_url(redis_url)
+    chosen_token = env.get("QULAB_TOKEN")
+    if chosen_token and not TOKEN_ALPHABET.fullmatch(chosen_token):  # never echoed: it is a secret
+        raise SettingsError("QULAB_TOKEN may only contain letters A-Z a-z, digits and - _ . ~")
 
     mode = "headless" if args.headless else "browser" if args.browser else "native"
     return Settings(
@@ -127,7 +135,7 @@ def load_settings(argv: list[str] | None = None, env: dict[str, str] | None = No
         reset=args.reset,
         # Off loopback every request needs a token: the instructor's own, or one made up now. On loopback
         # there is none, so nothing downstream has to ask both questions.
-        token=None if is_loopback_host(host) else env.get("QULAB_TOKEN") or secrets.token_urlsafe(16),
+        token=None if is_loopback_host(host) else chosen_token or secrets.token_urlsafe(16),
     )
 
 
@@ -143,36 +151,64 @@ def _check_host(host: str) -> None:
 
 
 def _parse_port(text: str) -> int:
-    try:
-        port = int(text)
-    except ValueError:
-        raise SettingsError(f"--port {text!r} is not a number") from None
+    # ASCII digits only: int() would also take "٨٠٨١", " 80", "+80" and "8_0"
+    if not re.fullmatch(r"[0-9]+", text):
+        raise SettingsError(f"--port {text!r} is not a number (digits 0-9)")
+    port = int(text)
     if not 1 <= port <= 65535:
         raise SettingsError(f"--port {port} is out of range (1-65535)")
     return port
 
 
-def _ensure_writable(path: Path) -> None:
+def _ensure_writable(path: Path, what: str = "data dir") -> None:
     try:
         path.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryFile(dir=path):
             pass
     except OSError as error:
-        raise SettingsError(f"data dir {str(path)!r} is not writable: {error.strerror or error}") from None
+        raise SettingsError(f"{what} {str(path)!r} is not writable: {error.strerror or error}") from None
+
+
+def _shown(url: str) -> str:
+    """`url` fit for the terminal: never with its password."""
+    try:
+        return masked_url(url)
+    except ValueError:  # too malformed to find the password in: show none of it
+        return "(unparseable URL)"
 
 
 def _check_database_url(url: str) -> None:
+    shown = _shown(url)
     try:
         parsed = make_url(url)
-    except ArgumentError:
-        raise SettingsError(f"--database-url {url!r} is not a database URL") from None
+        port = parsed.port  # a port that is no number raises here, not at the first connection
+    except (ArgumentError, ValueError):
+        raise SettingsError(f"--database-url {shown!r} is not a database URL (host, port or form)") from None
+    if port is not None and not 1 <= port <= 65535:
+        raise SettingsError(f"--database-url {shown!r} has a port out of range (1-65535)")
     if parsed.drivername not in SUPPORTED_DRIVERS:
         supported = ", ".join(sorted(SUPPORTED_DRIVERS))
         raise SettingsError(f"--database-url driver {parsed.drivername!r} is not supported (use {supported})")
+    if parsed.drivername.startswith("sqlite") and parsed.database not in (None, "", ":memory:"):
+        _check_sqlite_file(Path(parsed.database).expanduser().resolve())
+
+
+def _check_sqlite_file(file: Path) -> None:
+    """The SQLite file can be created or written: else the labs would fail only after start."""
+    _ensure_writable(file.parent, "--database-url: the folder of the SQLite file")
+    if file.exists() and (not file.is_file() or not os.access(file, os.R_OK | os.W_OK)):
+        raise SettingsError(f"--database-url: the SQLite file {str(file)!r} is not a writable file")
 
 
 def _check_redis_url(url: str) -> None:
     if url == FAKE_REDIS:
         return
+    shown = _shown(url)
     if not url.startswith(("redis://", "rediss://", "unix://")):
-        raise SettingsError(f"--redis-url {url!r} must start with redis://, rediss:// or unix://, or be 'fake'")
+        raise SettingsError(f"--redis-url {shown!r} must start with redis://, rediss:// or unix://, or be 'fake'")
+    try:
+        port = urlsplit(url).port  # redis-py would raise this only at the first connection
+    except ValueError:
+        raise SettingsError(f"--redis-url {shown!r} is not a URL (host, or a port 1-65535)") from None
+    if port == 0:
+        raise SettingsError(f"--redis-url {shown!r} has a port out of range (1-65535)")

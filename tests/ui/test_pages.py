@@ -56,25 +56,29 @@ async def test_health_reports_backends_and_outbox(user: User) -> None:
 
 
 @pytest.fixture
-def unreachable_database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
-    """A SQLite file under a path whose "directory" is a plain file: the Lab cannot create it."""
-    (tmp_path / "not-a-folder").write_text("")
-    url = f"sqlite+aiosqlite:///{tmp_path / 'not-a-folder' / 'qulab.db'}"
-    monkeypatch.setenv("QULAB_DATABASE_URL", url)
-    return url
+def unreadable_database(tmp_path: Path) -> Path:
+    """The lab's SQLite file exists but holds no database: only opening it tells. (A path that
+    cannot be created at all is refused before start, see test_settings.py.)"""
+    file = tmp_path / "qulab.db"  # QULAB_DATA_DIR is tmp_path: the default database file
+    file.write_bytes(b"these are lecture notes, not a database" * 100)
+    return file
 
 
 @pytest.mark.parametrize("path", BODY_MARKERS)
-async def test_a_failed_startup_is_shown_in_the_frame(unreachable_database: str, user: User, path: str) -> None:
+async def test_a_failed_startup_is_shown_in_the_frame(unreadable_database: Path, user: User, path: str,
+                                                      caplog: pytest.LogCaptureFixture) -> None:
     from qulab_gui.lab import current_lab
 
     lab = current_lab()
     with pytest.raises(RuntimeError):
         await lab.ready()
+    assert [record.message for record in caplog.records if record.levelname == "ERROR"] == [
+        f"QuLab could not start: {lab.startup_error}"]
+    caplog.clear()  # the one error this test causes on purpose; the user fixture fails on any other
     await user.open(path)
     await user.should_see("QuLab could not start, so the labs cannot run.")
     await user.should_see(marker="startup-error")
     await user.should_see(lab.startup_error)
-    assert "not-a-folder" in lab.startup_error
+    assert "not a database" in lab.startup_error
     if path != "/":  # the introduction still reads well; a lab's controls would only fail
         await user.should_not_see(marker=BODY_MARKERS[path])

@@ -120,3 +120,89 @@ def test_a_windowed_first_launch_gets_a_console_log_in_a_new_data_dir(tmp_path: 
 
 def test_on_loopback_a_given_token_is_ignored_so_no_url_carries_one(tmp_path: Path) -> None:
     assert settings([], tmp_path, QULAB_TOKEN="t0k").token is None
+
+
+# -- bad URLs, ports and tokens: exit 2, one line on stderr, never a password --------------------
+
+BAD_VALUES = [  # (flags, environment, what the line must say); SECRETPW must never be shown
+    (["--database-url", "postgresql+asyncpg://u:SECRETPW@h:notaport/d"], {},
+     "--database-url 'postgresql+asyncpg://u:***@h:notaport/d' is not a database URL"),
+    (["--database-url", "postgresql+asyncpg://u:SECRETPW@h:99999/d"], {}, "port out of range"),
+    (["--redis-url", "redis://h:notaport/0"], {}, "--redis-url 'redis://h:notaport/0' is not a URL"),
+    (["--redis-url", "redis://:SECRETPW@h:0/0"], {}, "--redis-url 'redis://:***@h:0/0' has a port out of range"),
+    (["--redis-url", "http://:SECRETPW@h"], {}, "--redis-url 'http://:***@h' must start with redis://"),
+    (["--port", "٨٠٨١"], {}, "--port '٨٠٨١' is not a number (digits 0-9)"),
+    (["--port", " 8081"], {}, "is not a number"),
+    (["--port", "+8081"], {}, "is not a number"),
+    (["--host", "0.0.0.0"], {"QULAB_TOKEN": "SECRETPW room 42"}, "QULAB_TOKEN may only contain letters"),
+    (["--host", "0.0.0.0"], {"QULAB_TOKEN": "SECRETPW<script>"}, "QULAB_TOKEN may only contain letters"),
+]
+
+
+def _run_main(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture, tmp_path: Path,
+              argv: list[str], env: dict[str, str]) -> tuple[int, str]:
+    from qulab_gui.main import main
+
+    for name in [name for name in os.environ if name.startswith("QULAB_")]:
+        monkeypatch.delenv(name)
+    for name, value in {"QULAB_DATA_DIR": str(tmp_path / "data"), **env}.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(SystemExit) as exited:
+        main(argv)
+    return exited.value.code, capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv,env,message", BAD_VALUES)
+def test_a_bad_value_exits_2_with_one_line_and_no_password(monkeypatch, capsys, tmp_path: Path, argv: list[str],
+                                                            env: dict[str, str], message: str) -> None:
+    code, stderr = _run_main(monkeypatch, capsys, tmp_path, argv, env)
+    assert code == 2
+    assert stderr.count("\n") == 1 and stderr.startswith("qulab: error: ")
+    assert message in stderr
+    assert "SECRETPW" not in stderr
+    assert not (tmp_path / "data" / "qulab.db").exists()  # nothing written
+
+
+def test_ascii_ports_and_plain_tokens_are_still_taken(tmp_path: Path) -> None:
+    s = settings(["--port", "8081", "--host", "0.0.0.0"], tmp_path, QULAB_TOKEN="Room-42_a.b~c")
+    assert (s.port, s.token) == (8081, "Room-42_a.b~c")
+    s = settings(["--redis-url", "redis://:pw@cache:6380/2",
+                  "--database-url", "postgresql+asyncpg://u:pw@db:5433/x"], tmp_path)
+    assert s.redis_url == "redis://:pw@cache:6380/2" and s.database_url.endswith("@db:5433/x")
+
+
+@pytest.fixture
+def a_file(tmp_path: Path) -> Path:
+    (tmp_path / "a-file").write_text("not a folder")
+    return tmp_path / "a-file"
+
+
+@pytest.mark.parametrize("database,message", [
+    ("a-file/sub/qulab.db", "the folder of the SQLite file"),  # its folder cannot be created
+    (".", "is not a writable file"),  # the "file" is a folder
+])
+def test_an_sqlite_file_that_cannot_be_opened_is_refused_before_start(monkeypatch, capsys, tmp_path: Path,
+                                                                     a_file: Path, database: str,
+                                                                     message: str) -> None:
+    url = f"sqlite+aiosqlite:///{a_file.parent / database}"
+    code, stderr = _run_main(monkeypatch, capsys, tmp_path, ["--database-url", url], {})
+    assert code == 2 and stderr.count("\n") == 1
+    assert message in stderr
+
+
+def test_an_sqlite_file_in_a_new_folder_is_fine(tmp_path: Path) -> None:
+    s = settings(["--database-url", f"sqlite+aiosqlite:///{tmp_path / 'new' / 'lab.db'}"], tmp_path)
+    assert (tmp_path / "new").is_dir() and s.database_url.endswith("new/lab.db")
+
+
+@pytest.mark.parametrize("argv", [
+    ["--database-url", "postgresql+asyncpg://u:SECRETPW@h:notaport/d"],
+    ["--redis-url", "http://:SECRETPW@h"],
+])
+def test_the_command_itself_prints_one_line_without_traceback_or_password(tmp_path: Path, argv: list[str]) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "QULAB_"))}
+    result = subprocess.run([sys.executable, "-m", "qulab_gui", *argv, "--data-dir", str(tmp_path)],
+                            capture_output=True, text=True, timeout=60, env=env)
+    assert result.returncode == 2
+    assert len(result.stderr.splitlines()) == 1 and result.stderr.startswith("qulab: error: ")
+    assert "Traceback" not in result.stderr and "SECRETPW" not in result.stderr
