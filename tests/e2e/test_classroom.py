@@ -6,7 +6,11 @@ token is asked: every test in test_labs.py runs without one.)
 
 from __future__ import annotations
 
+import http.client
+import os
+import signal
 import socket
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -102,3 +106,92 @@ def test_the_instructor_can_choose_the_token(tmp_path: Path) -> None:
     finally:
         app.stop()
 
+
+
+# -- the holes of issue 12, against the real app and NiceGUI's own middleware -------------------
+
+
+def raw_get(app: launcher.RunningApp, target: str, **headers: str) -> http.client.HTTPResponse:
+    """GET exactly `target` (a path like //evil.example is sent as it is), following nothing."""
+    connection = http.client.HTTPConnection("127.0.0.1", app.port, timeout=10)
+    connection.request("GET", target, headers={"Accept": "text/html", **headers})
+    response = connection.getresponse()
+    response.body = response.read().decode()
+    connection.close()
+    return response
+
+
+@pytest.mark.parametrize("path,on_site", [("//evil.example/steal", "/evil.example/steal"),
+                                          ("/%2F%2Fevil.example", "/evil.example"),
+                                          ("/%5Cevil.example", "/evil.example")])
+def test_prompt_and_token_redirect_stay_on_this_site(classroom: launcher.RunningApp, path: str,
+                                                     on_site: str) -> None:
+    prompt = raw_get(classroom, path)
+    assert prompt.status == 401
+    assert f'<form method="get" action="{on_site}">' in prompt.body
+    redirect = raw_get(classroom, f"{path}?token={classroom.token}")
+    assert redirect.status == 303
+    assert redirect.getheader("location") == on_site
+
+
+@pytest.mark.parametrize("prefix", ["//evil.example", "https://evil.example", "/\\evil.example"])
+def test_an_off_site_forwarded_prefix_is_refused(classroom: launcher.RunningApp, prefix: str) -> None:
+    for target in ("/models", f"/models?token={classroom.token}"):
+        response = raw_get(classroom, target, **{"X-Forwarded-Prefix": prefix})
+        assert response.status == 400 and response.getheader("location") is None
+        assert "evil" not in response.body
+
+
+def test_a_session_cookie_given_to_an_outsider_tells_nothing_about_the_token(classroom: launcher.RunningApp) -> None:
+    from itsdangerous import BadSignature, TimestampSigner
+
+    response = raw_get(classroom, "/models")
+    assert response.status == 401
+    cookies = [value for name, value in response.getheaders() if name.lower() == "set-cookie"]
+    session = next(cookie.split(";")[0].removeprefix("session=") for cookie in cookies if cookie.startswith("session="))
+    with pytest.raises(BadSignature):  # an outsider's offline guess, even the right one, cannot be checked
+        TimestampSigner(classroom.token).unsign(session)
+    secret_file = classroom.data_dir / "storage-secret"
+    assert secret_file.stat().st_mode & 0o777 == 0o600
+    TimestampSigner(secret_file.read_text()).unsign(session)  # what it is signed with instead
+
+
+def test_a_foreign_cookie_the_standard_parser_rejects_does_not_hide_the_token(classroom: launcher.RunningApp) -> None:
+    cookie = f'pref={{"theme":"dark"}}; greeting=hello world; qulab_token_{classroom.port}={classroom.token}'
+    status, body = get(f"{classroom.url}/api/health", Cookie=cookie)
+    assert status == 200 and '"dialect":"sqlite"' in body
+
+
+# -- a slow or busy connection keeps the page ---------------------------------------------------
+
+PAUSE_S = 8  # longer than NiceGUI's default reconnect window (3 s) plus its ping timeouts
+
+
+def test_a_page_and_a_half_typed_form_survive_a_server_that_stalls(browser, classroom: launcher.RunningApp) -> None:
+    """The server stops answering for 8 s (SIGSTOP: what a busy machine or a bad Wi-Fi looks like
+    from the browser). The page must not reload: what the student typed is still there and sent."""
+    context = browser.new_context(viewport=VIEWPORT)
+    try:
+        tab = Tab(context.new_page(), classroom.url)
+        page = tab.page
+        page.goto(f"{classroom.url}/models?token={classroom.token}")
+        expect(page.get_by_text("1 · Data models", exact=True).first).to_be_visible()
+        page.wait_for_load_state("networkidle")
+        page.evaluate("window.qulabSamePage = true")  # gone if the page reloads
+        page.get_by_label("Email").fill("grace@example.org")
+        os.kill(classroom.process.pid, signal.SIGSTOP)
+        try:
+            time.sleep(PAUSE_S / 2)
+            page.get_by_label("Name", exact=True).fill("Grace Hopper")  # typed while nothing answers
+            time.sleep(PAUSE_S / 2)
+        finally:
+            os.kill(classroom.process.pid, signal.SIGCONT)
+        page.wait_for_timeout(5_000)  # long enough for a reload, had one been coming
+        assert page.evaluate("window.qulabSamePage === true"), "the page reloaded and lost the form"
+        assert page.get_by_label("Email").input_value() == "grace@example.org"
+        page.get_by_role("button", name="Create user").click()
+        expect(page.get_by_role("cell", name="grace@example.org")).to_be_visible()
+        expect(page.get_by_role("cell", name="Grace Hopper")).to_be_visible()
+        assert page.evaluate("window.qulabSamePage === true")
+    finally:
+        context.close()
