@@ -17,10 +17,11 @@ JSON 401, a websocket is closed before it opens. Never data. On loopback nothing
 Where a token could leak, it cannot: the prompt posts and the `?token=` redirect points only to a
 path on this site (`//host`, slash-backslash-host and their %2F/%5C spellings collapse to one
 slash), and an `X-Forwarded-Prefix` that is not a plain `/segment` path is answered 400, because
-NiceGUI puts that prefix in front of every redirect. NiceGUI signs its session cookies with a random secret of the
-data dir (`storage_secret()`), never with the token, so a cookie handed to an outsider tells
-nothing about the token. The token cookie is read by a lenient parser: another app's cookie on the
-same host that `http.cookies` rejects (`pref={"theme":"dark"}`) must not hide it.
+NiceGUI puts that prefix in front of every redirect. NiceGUI signs its session cookies with a
+random secret of the data dir (`storage_secret()`), never with the token, so a cookie handed to
+an outsider tells nothing about the token. The token cookie is read by a lenient parser: another
+app's cookie on the same host that `http.cookies` rejects (`pref={"theme":"dark"}`) must not hide
+it.
 
 This is a plain ASGI middleware rather than a FastAPI dependency because NiceGUI's socket.io
 endpoint and static files are mounted sub-apps that route dependencies never see.
@@ -28,12 +29,14 @@ endpoint and static files are mounted sub-apps that route dependencies never see
 
 from __future__ import annotations
 
+import contextlib
 import hmac
 import html
 import json
 import os
 import re
 import secrets
+import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, quote, urlencode
@@ -69,21 +72,18 @@ def cookie_name(port: int) -> str:
 def storage_secret(data_dir: Path) -> str:
     """The key NiceGUI signs its session cookies with: random, one per data dir, kept across restarts.
 
-    Created with mode 0600 on first use, so only this user can read it; the same data dir signs
-    the same cookies after a restart, so browser storage survives it.
+    Readable by this user only (mkstemp makes the file 0600), and written whole or not at all, so
+    a crash cannot leave an empty key behind. One process per data dir (instance.py) writes it.
     """
     path = data_dir / STORAGE_SECRET_FILE
-    try:
-        return path.read_text(encoding="ascii").strip()
-    except FileNotFoundError:
-        pass
+    with contextlib.suppress(FileNotFoundError):
+        if secret := path.read_text(encoding="ascii").strip():
+            return secret
     secret = secrets.token_urlsafe(32)
-    try:
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:  # another process made it a moment ago: use that one
-        return path.read_text(encoding="ascii").strip()
+    descriptor, temporary = tempfile.mkstemp(dir=data_dir, prefix=f".{STORAGE_SECRET_FILE}-")
     with os.fdopen(descriptor, "w", encoding="ascii") as file:
         file.write(secret)
+    os.replace(temporary, path)
     return secret
 
 

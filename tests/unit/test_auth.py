@@ -199,3 +199,10 @@ def test_the_storage_secret_is_random_per_data_dir_private_and_kept(tmp_path) ->
     assert (first / "storage-secret").stat().st_mode & 0o777 == 0o600
     assert storage_secret(first) == secret  # a restart signs the same cookies
     assert storage_secret(second) != secret
+    assert sorted(path.name for path in first.iterdir()) == ["storage-secret"]  # no temporary file left
+
+
+def test_an_empty_storage_secret_left_by_a_crash_is_replaced(tmp_path) -> None:
+    (tmp_path / "storage-secret").write_text("")
+    secret = storage_secret(tmp_path)
+    assert len(secret) >= 32 and (tmp_path / "storage-secret").read_text() == secret
