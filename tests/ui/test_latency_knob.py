@@ -34,6 +34,9 @@ async def test_the_knob_delays_each_statement_of_a_run_and_shows_on_both_pages(u
     await user.open("/caching")
     assert knob(user).value == 5  # the value in force, set on the other page
     await user.should_see("5 ms per statement and per Redis command")
+    knob(user).value = 25  # past the end: refused with the rule, the delay in force stays
+    await user.should_see("Network latency must be a number of milliseconds from 0 to 20 (got 25)")
+    assert (lab.latency.ms, knob(user).value) == (5, 5)
     knob(user).value = 0
     await user.should_see("0 ms: no simulated network")
     assert lab.latency.ms == 0
