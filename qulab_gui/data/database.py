@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.pool import AsyncAdaptedQueuePool, StaticPool
 
 from .errors import BUSY_TIMEOUT_S
+from .latency import Latency, delay_statements
 from .models import Base
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
@@ -47,12 +48,12 @@ def is_memory_sqlite(url: URL) -> bool:
     return url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:")
 
 
-def create_engine(url: str, pool: PoolSettings | None = None) -> AsyncEngine:
+def create_engine(url: str, pool: PoolSettings | None = None, latency: Latency | None = None) -> AsyncEngine:
     """An async engine with the pool that suits the dialect.
 
     In-memory SQLite lives inside one connection, so it gets a StaticPool (one shared connection,
     where size and overflow arguments are invalid). Files and PostgreSQL get a queue pool whose
-    limits the connectivity lab makes visible.
+    limits the connectivity lab makes visible. With `latency`, every statement waits that long.
     """
     parsed = make_url(url)
     pool = pool or PoolSettings()
@@ -71,6 +72,8 @@ def create_engine(url: str, pool: PoolSettings | None = None) -> AsyncEngine:
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         if parsed.database and not is_memory_sqlite(parsed):
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+    if latency is not None:
+        delay_statements(engine, latency)  # before any StatementRecorder: recorded times include the wait
     return engine
 
 

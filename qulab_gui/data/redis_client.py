@@ -21,6 +21,8 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
+from .latency import Latency, delay_commands
+
 log = logging.getLogger(__name__)
 
 FAKE = "fake"
@@ -37,6 +39,7 @@ class RedisConnection:
     client: Redis
     reason: str = ""  # why fakeredis is used, when it is
     _server: fakeredis.FakeServer | None = field(default=None, repr=False)
+    latency: Latency | None = None  # a wait before every round trip of every client made here
     _extra: list[Redis] = field(default_factory=list, repr=False)
 
     @property
@@ -53,6 +56,8 @@ class RedisConnection:
             client: Redis = fakeredis.FakeAsyncRedis(server=self._server, decode_responses=True)
         else:
             client = Redis.from_url(self.url, **client_options(timeout_s, fail_fast=fail_fast))
+        if self.latency is not None:
+            delay_commands(client, self.latency)
         self._extra.append(client)
         return client
 
@@ -80,19 +85,26 @@ def masked_url(url: str) -> str:
     return _PASSWORD_PARAMETER.sub(r"\1***", url)
 
 
-def fake_connection(reason: str = "", url: str = FAKE) -> RedisConnection:
+def fake_connection(reason: str = "", url: str = FAKE, latency: Latency | None = None) -> RedisConnection:
     server = fakeredis.FakeServer()
     client = fakeredis.FakeAsyncRedis(server=server, decode_responses=True)
-    return RedisConnection("fakeredis", url, client, reason, server)
+    if latency is not None:
+        delay_commands(client, latency)
+    return RedisConnection("fakeredis", url, client, reason, server, latency=latency)
 
 
-async def connect(url: str) -> RedisConnection:
-    """A real Redis at `url` if it answers PING within a second, else fakeredis (with the reason)."""
+async def connect(url: str, latency: Latency | None = None) -> RedisConnection:
+    """A real Redis at `url` if it answers PING within a second, else fakeredis (with the reason).
+
+    With `latency`, every command of every client of the connection waits that long first.
+    """
     if url == FAKE:
-        return fake_connection("forced with --redis-url fake")
+        return fake_connection("forced with --redis-url fake", latency=latency)
     client = Redis.from_url(
         url, decode_responses=True, socket_connect_timeout=PROBE_TIMEOUT_S, socket_timeout=OPERATION_TIMEOUT_S,
     )
+    if latency is not None:
+        delay_commands(client, latency)
     try:
         # a hard cap over connect, PING and redis-py's own retries: the fallback comes within a second
         await asyncio.wait_for(client.ping(), timeout=2 * PROBE_TIMEOUT_S)
@@ -100,5 +112,5 @@ async def connect(url: str) -> RedisConnection:
         await client.aclose()
         reason = f"no Redis answered at {masked_url(url)} ({type(error).__name__}); using fakeredis"
         log.warning(reason)
-        return fake_connection(reason, url)
-    return RedisConnection("redis", url, client)
+        return fake_connection(reason, url, latency)
+    return RedisConnection("redis", url, client, latency=latency)

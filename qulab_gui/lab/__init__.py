@@ -15,6 +15,7 @@ from qulab_gui.data.cache import PREFIX as CACHE_PREFIX
 from qulab_gui.data.database import PoolSettings
 from qulab_gui.data.errors import SimulatedFailure, ValidationError
 from qulab_gui.data.introspection import er_diagram, model_source
+from qulab_gui.data.latency import MAX_MS as MAX_LATENCY_MS
 from qulab_gui.data.loading import SELECTIN_CHUNK, STRATEGIES, SWEEP_SIZES, SWEPT, LoadResult, loaders_source
 from qulab_gui.data.models import COMPONENTS
 from qulab_gui.data.pooling import PoolSnapshot, ProbeResult
@@ -26,7 +27,7 @@ from .core import Lab, current_lab
 
 __all__ = [
     "BYPASS", "CACHE_PREFIX", "COMPONENTS", "EDUCATION_LEVELS", "ERROR", "HIT", "MISS", "OCCUPATIONS", "PROFILE",
-    "SCORE", "STRATEGIES",
+    "MAX_LATENCY_MS", "SCORE", "STRATEGIES",
     "SWEEP_SIZES", "SWEPT", "Lab", "LoadResult", "Lookup", "PoolSettings", "PoolSnapshot", "ProbeResult",
     "RolledBack", "SELECTIN_CHUNK", "ScoreRecorded", "SimulatedFailure", "ValidationError", "WorkloadPoint",
     "WorkloadResult",

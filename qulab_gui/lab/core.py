@@ -26,6 +26,7 @@ from qulab_gui import __version__
 from qulab_gui.data import database, pooling, samples, users
 from qulab_gui.data.database import PoolSettings, StatementRecorder, masked_url
 from qulab_gui.data.errors import ValidationError
+from qulab_gui.data.latency import Latency, NetworkLatency
 from qulab_gui.data.models import User
 from qulab_gui.data.redis_client import RedisConnection, connect
 from qulab_gui.data.redis_client import masked_url as redis_masked_url
@@ -58,6 +59,7 @@ class Lab:
         self.recorder: StatementRecorder | None = None
         self.redis: RedisConnection | None = None
         self.startup_error: str | None = None
+        self.latency = Latency()  # the network knob: 0 ms on a desktop, shared by the engine and Redis
         self._ready = asyncio.Event()
         self._schema_in_place = asyncio.Event()  # cleared while reset_database() recreates the tables
         self._schema_in_place.set()
@@ -74,14 +76,14 @@ class Lab:
 
     async def start(self) -> None:
         try:
-            self.engine = database.create_engine(self.settings.database_url)
+            self.engine = database.create_engine(self.settings.database_url, latency=self.latency)
             self.recorder = StatementRecorder(self.engine)
             self.sessions = database.create_session_factory(self.engine)
             if self.settings.reset:
                 await database.reset(self.engine)
             else:
                 await database.migrate(self.engine)
-            self.redis = await connect(self.settings.redis_url)
+            self.redis = await connect(self.settings.redis_url, latency=self.latency)
             await self.caching.start()
             self.outbox.start()
             self._ready.set()  # before the first check, which waits for it
@@ -156,6 +158,10 @@ class Lab:
     @property
     def redis_backend(self) -> str:
         return self.redis.backend if self.redis else "starting"
+
+    def set_latency(self, ms: Any) -> NetworkLatency:
+        """Simulate a network: every statement and Redis command waits `ms` from now on (0 to 20)."""
+        return self.latency.set(ms)
 
     def pool_status(self) -> dict[str, object]:
         return pooling.pool_status(self.engine) if self.engine else {}
@@ -256,5 +262,6 @@ class Lab:
             "redis": {"backend": self.redis_backend, "url": self.redis_url, "ok": redis_ok},
             "outbox": outbox,
             "cache": self.caching.health(),
+            "latency_ms": self.latency.ms,
             **({"startup_error": self.startup_error} if self.startup_error else {}),
         }

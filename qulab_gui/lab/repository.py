@@ -83,4 +83,4 @@ class RepositoryLab:
         if loading.needs_app_engine(lab.settings.database_url):
             assert lab.sessions is not None and lab.recorder is not None
             return await loading.run_plan(lab.sessions, lab.recorder, plan, on_result)
-        return await loading.run_plan_off_loop(lab.settings.database_url, plan, on_result)
+        return await loading.run_plan_off_loop(lab.settings.database_url, plan, on_result, lab.latency)

@@ -25,6 +25,7 @@ from qulab_gui.lab import (
     current_lab,
 )
 from qulab_gui.ui.frame import clear_chart, frame, lab_started, measured, notify_error, section, table_column
+from qulab_gui.ui.latency_knob import latency_knob
 
 OUTCOME_STYLE = {  # label, colour, what happened
     HIT: ("HIT", "positive", "served from Redis"),
@@ -116,6 +117,7 @@ async def caching_page() -> None:
                "hits, invalidates after commit, and fails open when Redis is gone."):
         degraded_banner = ui.label().classes("w-full p-3 rounded bg-orange-2 text-orange-10").mark("cache-degraded")
         degraded_banner.set_visibility(False)
+        latency_knob(lab)
 
         policy = lab.caching.policy
         with section("Read through the cache", "Profile and latest AIR score, each cached as JSON under "

@@ -18,6 +18,7 @@ from qulab_gui.lab import (
     loaders_source,
 )
 from qulab_gui.ui.frame import clear_chart, frame, lab_started, notify_error, section, table_column
+from qulab_gui.ui.latency_knob import latency_knob
 
 COLORS = {"lazy": "#c62828", "selectin": "#2e7d32", "joined": "#1565c0", "raise": "#6d4c41"}
 RESULT_COLUMNS = [
@@ -112,6 +113,7 @@ async def repository_page() -> None:
     latest: dict[str, LoadResult] = {}
     with frame("3 · Repository & N+1", "List the first N users with all their scores and assessments: "
                "the statements are counted by the engine, not estimated."):
+        latency_knob(lab)
         with section("Sample data", f"Users with {len(COMPONENTS)} assessments each and scores computed "
                      "from them."):
             counts = ui.label().classes("text-body1").mark("data-counts")
