@@ -3,7 +3,7 @@
 `core.Lab` owns the engine, sessions and Redis and answers for labs 1 and 2; each later lab has
 its own small section object on it, in a module named like its page:
 
-    lab.nplus1   -> repository.py (lab 3)    lab.caching -> caching.py (lab 4)
+    lab.nplus1   -> nplus1.py (lab 3)    lab.caching -> caching.py (lab 4)
     lab.outbox   -> outbox.py (lab 5)
 
 A section only wires a mechanism from `qulab_gui.data` to page-friendly calls.
@@ -15,8 +15,8 @@ from qulab_gui.data.cache import PREFIX as CACHE_PREFIX
 from qulab_gui.data.database import PoolSettings
 from qulab_gui.data.errors import SimulatedFailure, ValidationError
 from qulab_gui.data.introspection import er_diagram, model_source
-from qulab_gui.data.loading import SELECTIN_CHUNK, STRATEGIES, SWEEP_SIZES, SWEPT, LoadResult, loaders_source
 from qulab_gui.data.models import COMPONENTS
+from qulab_gui.data.nplus1 import SELECTIN_CHUNK, STRATEGIES, SWEEP_SIZES, SWEPT, LoadResult, loaders_source
 from qulab_gui.data.pooling import PoolSnapshot, ProbeResult
 from qulab_gui.data.score_calculation import RolledBack, ScoreRecorded
 from qulab_gui.data.scoring import EDUCATION_LEVELS, OCCUPATIONS

@@ -33,8 +33,8 @@ from qulab_gui.data.repositories import UserRepository, row_counts
 from qulab_gui.settings import Settings
 
 from .caching import CachingLab
+from .nplus1 import NPlus1Lab
 from .outbox import OutboxLab
-from .repository import RepositoryLab
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +66,7 @@ class Lab:
         # Last known health per backend (None until checked); the header chips show it.
         self.backend_status: dict[str, bool | None] = {"database": None, "redis": None}
         # The labs that need more than the shell, each a section in the module named like its page.
-        self.nplus1 = RepositoryLab(self)
+        self.nplus1 = NPlus1Lab(self)
         self.caching = CachingLab(self)
         self.outbox = OutboxLab(self)
 

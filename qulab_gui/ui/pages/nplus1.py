@@ -105,7 +105,7 @@ def show_details(container: ui.column, results: list[LoadResult]) -> None:
 
 
 @ui.page("/repository")
-async def repository_page() -> None:
+async def nplus1_page() -> None:
     lab = current_lab()
     if not await lab_started("3 · Repository & N+1"):
         return
@@ -149,7 +149,7 @@ async def repository_page() -> None:
                      "above.").classes("text-body2 text-grey-8").mark("rows-explained")
             bars = bar_chart().mark("bar-chart")
             details = ui.column().classes("w-full gap-1")
-            with ui.expansion("The four loaders (qulab_gui/data/loading.py)", icon="code").classes("w-full"):
+            with ui.expansion("The four loaders (qulab_gui/data/nplus1.py)", icon="code").classes("w-full"):
                 ui.code(loaders_source(), language="python").classes("w-full text-xs")
 
         sizes = ", ".join(f"{size:,}" for size in SWEEP_SIZES[:5])

@@ -6,8 +6,8 @@ import asyncio
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from qulab_gui.data import loading, samples
-from qulab_gui.data.loading import LoadResult
+from qulab_gui.data import nplus1, samples
+from qulab_gui.data.nplus1 import LoadResult
 from qulab_gui.data.repositories import UserRepository
 
 if TYPE_CHECKING:
@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 RUN = "The N+1 measurement"  # one run or sweep at a time
 
 
-class RepositoryLab:
+class NPlus1Lab:
     def __init__(self, lab: Lab) -> None:
         self.lab = lab
         self._sweep: asyncio.Task[Any] | None = None  # the task running a sweep, for stop()
@@ -54,7 +54,7 @@ class RepositoryLab:
 
             self._sweep, self.stopped = asyncio.current_task(), False
             try:
-                return await self._run_plan(loading.sweep_plan(up_to), collect)
+                return await self._run_plan(nplus1.sweep_plan(up_to), collect)
             except asyncio.CancelledError:
                 # stop() cancelled us: the off-loop runner then stops its worker after the current run.
                 task = asyncio.current_task()
@@ -76,11 +76,11 @@ class RepositoryLab:
 
     async def _checked_n(self, n: Any) -> int:
         async with self.lab.session() as session:
-            return loading.check_n(n, await UserRepository(session).count())
+            return nplus1.check_n(n, await UserRepository(session).count())
 
     async def _run_plan(self, plan: list[tuple[str, int]], on_result: Any) -> list[LoadResult]:
         lab = self.lab
-        if loading.needs_app_engine(lab.settings.database_url):
+        if nplus1.needs_app_engine(lab.settings.database_url):
             assert lab.sessions is not None and lab.recorder is not None
-            return await loading.run_plan(lab.sessions, lab.recorder, plan, on_result)
-        return await loading.run_plan_off_loop(lab.settings.database_url, plan, on_result)
+            return await nplus1.run_plan(lab.sessions, lab.recorder, plan, on_result)
+        return await nplus1.run_plan_off_loop(lab.settings.database_url, plan, on_result)
