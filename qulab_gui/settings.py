@@ -11,7 +11,6 @@ import argparse
 import ipaddress
 import os
 import secrets
-import socket
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +19,7 @@ from platformdirs import user_data_dir
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-from qulab_gui.data.redis_client import FAKE as FAKE_REDIS
+from qulab_gui.net import FAKE_REDIS, free_port
 
 APP_NAME = "QuLab"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -69,12 +68,6 @@ def default_data_dir() -> Path:
         # platformdirs would return a relative path for an empty variable; unset means the default
         return Path.home() / ".local" / "share" / APP_NAME
     return Path(user_data_dir(APP_NAME, appauthor=False))
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host if host not in ("0.0.0.0", "localhost") else "127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def build_parser() -> argparse.ArgumentParser:

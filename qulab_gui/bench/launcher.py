@@ -19,7 +19,7 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from qulab_gui.settings import free_port
+from qulab_gui.net import free_port
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 # what `pyinstaller build.spec` leaves under dist/, and the server-only build the e2e tests make

@@ -44,7 +44,7 @@ from redis.exceptions import RedisError
 from sqlalchemy import inspect
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from qulab_gui.settings import free_port
+from qulab_gui.net import free_port
 
 from .models import AIRScore, User
 from .redis_client import RedisConnection, client_options

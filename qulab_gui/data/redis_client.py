@@ -21,9 +21,10 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
+from qulab_gui.net import FAKE_REDIS
+
 log = logging.getLogger(__name__)
 
-FAKE = "fake"
 PROBE_TIMEOUT_S = 0.45  # a refused port fails in ~1 ms; a hung server takes connect + PING, under 1 s
 OPERATION_TIMEOUT_S = 1.0
 _PASSWORD_PARAMETER = re.compile(r"([?&]password=)[^&]*")
@@ -80,7 +81,7 @@ def masked_url(url: str) -> str:
     return _PASSWORD_PARAMETER.sub(r"\1***", url)
 
 
-def fake_connection(reason: str = "", url: str = FAKE) -> RedisConnection:
+def fake_connection(reason: str = "", url: str = FAKE_REDIS) -> RedisConnection:
     server = fakeredis.FakeServer()
     client = fakeredis.FakeAsyncRedis(server=server, decode_responses=True)
     return RedisConnection("fakeredis", url, client, reason, server)
@@ -88,7 +89,7 @@ def fake_connection(reason: str = "", url: str = FAKE) -> RedisConnection:
 
 async def connect(url: str) -> RedisConnection:
     """A real Redis at `url` if it answers PING within a second, else fakeredis (with the reason)."""
-    if url == FAKE:
+    if url == FAKE_REDIS:
         return fake_connection("forced with --redis-url fake")
     client = Redis.from_url(
         url, decode_responses=True, socket_connect_timeout=PROBE_TIMEOUT_S, socket_timeout=OPERATION_TIMEOUT_S,

@@ -22,7 +22,8 @@ from qulab_gui.data.score_calculation import RolledBack, ScoreRecorded
 from qulab_gui.data.scoring import EDUCATION_LEVELS, OCCUPATIONS
 from qulab_gui.data.workload import WorkloadPoint, WorkloadResult
 
-from .core import Lab, current_lab
+from .core import Lab
+from .current import current_lab
 
 __all__ = [
     "BYPASS", "CACHE_PREFIX", "COMPONENTS", "EDUCATION_LEVELS", "ERROR", "HIT", "MISS", "OCCUPATIONS", "PROFILE",

@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from qulab_gui.data import profile_edits, samples, workload
 from qulab_gui.data.cache import CachedUserRepository, CachePolicy, Listing, Lookup, cache_client
 from qulab_gui.data.errors import ValidationError, require_user
 from qulab_gui.data.repositories import UserRepository
 
-if TYPE_CHECKING:
-    from .core import Lab
+from .context import LabContext
 
 
 class CachingLab:
-    def __init__(self, lab: Lab) -> None:
+    def __init__(self, lab: LabContext) -> None:
         self.lab = lab
         self.cache: CachedUserRepository | None = None
 

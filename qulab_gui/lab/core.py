@@ -38,20 +38,8 @@ from .outbox import OutboxLab
 
 log = logging.getLogger(__name__)
 
-_current: Lab | None = None
-
-
-def current_lab() -> Lab:
-    """The Lab created by `setup()`; tests use it to seed and inspect state."""
-    if _current is None:
-        raise RuntimeError("QuLab is not set up: call qulab_gui.main.setup() first")
-    return _current
-
-
 class Lab:
     def __init__(self, settings: Settings) -> None:
-        global _current
-        _current = self
         self.settings = settings
         self.engine: AsyncEngine | None = None
         self.sessions: async_sessionmaker[AsyncSession] | None = None

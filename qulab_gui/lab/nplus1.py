@@ -4,20 +4,19 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from qulab_gui.data import nplus1, samples
 from qulab_gui.data.nplus1 import LoadResult
 from qulab_gui.data.repositories import UserRepository
 
-if TYPE_CHECKING:
-    from .core import Lab
+from .context import LabContext
 
 RUN = "The N+1 measurement"  # one run or sweep at a time
 
 
 class NPlus1Lab:
-    def __init__(self, lab: Lab) -> None:
+    def __init__(self, lab: LabContext) -> None:
         self.lab = lab
         self._sweep: asyncio.Task[Any] | None = None  # the task running a sweep, for stop()
         self._stopping = False

@@ -34,7 +34,7 @@ from qulab_gui.data.models import AIRScore, User, utcnow
 from qulab_gui.data.profile_edits import update_profile
 from qulab_gui.data.unit_of_work import UnitOfWork
 from qulab_gui.data.workload import WorkloadSpec, run_workload, zipf_sequence
-from qulab_gui.settings import free_port
+from qulab_gui.net import free_port
 from tests.conftest import until
 
 
