@@ -2,20 +2,39 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
+from redis.asyncio import Redis
+
 from qulab_gui.data import profile_edits, samples, workload
-from qulab_gui.data.cache import CachedUserRepository, CachePolicy, Listing, Lookup, cache_client
+from qulab_gui.data.cache import (
+    CACHE_TIMEOUT_S,
+    REDIS_ERRORS,
+    CachedUserRepository,
+    CachePolicy,
+    Listing,
+    Lookup,
+    cache_client,
+)
 from qulab_gui.data.errors import ValidationError, require_user
+from qulab_gui.data.redis_client import client_options
 from qulab_gui.data.repositories import UserRepository
+from qulab_gui.net import free_port
 
 from .context import LabContext
+
+
+def unreachable_client() -> Redis:
+    """A real client pointed at a port nobody listens on: every command fails like a dead server."""
+    return Redis(host="127.0.0.1", port=free_port(), **client_options(CACHE_TIMEOUT_S, fail_fast=True))
 
 
 class CachingLab:
     def __init__(self, lab: LabContext) -> None:
         self.lab = lab
         self.cache: CachedUserRepository | None = None
+        self._unreachable: Redis | None = None  # the client of the simulated outage, once switched on
 
     async def start(self) -> None:
         lab = self.lab
@@ -26,6 +45,11 @@ class CachingLab:
     async def stop(self) -> None:
         if self.cache is not None:
             await self.cache.close()
+        if self._unreachable is not None:
+            try:
+                await self._unreachable.aclose()
+            except REDIS_ERRORS + (RuntimeError,):  # closing must never fail a shutdown
+                pass
 
     @property
     def policy(self) -> CachePolicy:
@@ -65,8 +89,9 @@ class CachingLab:
     async def counters(self) -> dict[str, Any]:
         """The cache's own counters per key family, and Redis' INFO counters on a real server."""
         cache = await self._cache()
+        server = await cache.server_counters()
         return {"families": {family: stats.as_dict() for family, stats in cache.stats.items()},
-                "total": cache.totals().as_dict(), "server": await cache.server_counters(), **self.health()}
+                "total": cache.totals().as_dict(), "server": asdict(server) if server else None, **self.health()}
 
     async def reset_counters(self) -> None:
         await (await self._cache()).reset_stats()
@@ -76,11 +101,22 @@ class CachingLab:
         return {"degraded": bool(cache and cache.degraded), "last_error": cache.last_error if cache else None,
                 "pending_invalidations": cache.pending_invalidations if cache else 0,
                 "probe_errors": cache.probe_errors if cache else 0,
-                "simulating_unreachable": bool(cache and cache.simulating_unreachable)}
+                "simulating_unreachable": self.simulating_unreachable}
+
+    @property
+    def simulating_unreachable(self) -> bool:
+        return self.cache is not None and self._unreachable is not None and self.cache.client is self._unreachable
 
     async def simulate_unreachable(self, on: bool) -> None:
-        """Point the cache at a closed port (the real fail-open path) or back at Redis; re-check at once."""
-        (await self._cache()).simulate_unreachable(on)
+        """Point the cache at a closed port (on) or back at Redis (off); re-check the backends at once.
+
+        Nothing is faked above the socket: the cache sees the same ConnectionError a dead server
+        gives, and takes its real fail-open path.
+        """
+        cache = await self._cache()
+        if on:
+            self._unreachable = self._unreachable or unreachable_client()
+        cache.use_client(self._unreachable if on else None)
         await self.lab.refresh_status()
 
     async def edit_profile(self, user_id: str | None, *, name: str | None = None, years_experience: Any = None,

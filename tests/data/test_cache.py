@@ -331,7 +331,7 @@ async def test_server_counters_on_real_redis(cache, sessions, redis_conn) -> Non
     if redis_conn.backend == "fakeredis":
         assert counters is None  # fakeredis has no INFO
     else:  # server-wide counters: at least ours
-        assert counters["keyspace_hits"] >= 3 and counters["keyspace_misses"] >= 1
+        assert counters.keyspace_hits >= 3 and counters.keyspace_misses >= 1
 
 
 # -- Redis going away and coming back --------------------------------------------------------------
@@ -436,14 +436,17 @@ async def test_redis_down_mid_run_then_back(outage: str, sessions, clock: Clock)
 
 
 async def test_unreachable_client_fails_open_and_switches_back(cache, sessions) -> None:
+    from qulab_gui.lab.caching import unreachable_client
+
     [user_id] = await add_users(sessions, 1)
     await cache.profile(user_id)
-    cache.simulate_unreachable(True)
-    assert cache.simulating_unreachable
+    unreachable = unreachable_client()
+    cache.use_client(unreachable)
     lookup = await cache.profile(user_id)
     assert (lookup.outcome, lookup.value["id"]) == (ERROR, user_id)
     assert await cache.check() is False and cache.degraded
     assert await cache.entries() is None
-    cache.simulate_unreachable(False)
+    cache.use_client(None)
+    await unreachable.aclose()
     assert (await cache.profile(user_id)).outcome == HIT  # no wait for the breaker after switching back
     assert await cache.check() is True and not cache.degraded

@@ -120,8 +120,8 @@ async def test_new_score_invalidates_the_cached_score_and_rollback_does_not(user
 
 async def test_fail_open_switch_serves_from_database_and_recovers(user: User) -> None:
     lab = await open_with_users(user)
-    now = lab.caching.cache._clock()
-    lab.caching.cache._clock = lambda: now  # the breaker's 2 s window cannot close while the test runs
+    now = lab.caching.cache.breaker.clock()
+    lab.caching.cache.breaker.clock = lambda: now  # the breaker's 2 s window cannot close while the test runs
     assert (await fetch(user, "profile")).startswith("MISS")
 
     user.find(marker="simulate-down").click()
