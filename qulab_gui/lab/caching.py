@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from dataclasses import replace
 from typing import Any
 
 from redis.asyncio import Redis
@@ -23,6 +23,7 @@ from qulab_gui.data.repositories import UserRepository
 from qulab_gui.net import free_port
 
 from .context import LabContext
+from .results import CacheCounters, CacheHealth, FormValue
 
 
 def unreachable_client() -> Redis:
@@ -86,22 +87,22 @@ class CachingLab:
     async def entries(self, limit: int = 50) -> Listing | None:
         return await (await self._cache()).entries(limit)
 
-    async def counters(self) -> dict[str, Any]:
-        """The cache's own counters per key family, and Redis' INFO counters on a real server."""
+    async def counters(self) -> CacheCounters:
+        """The cache's own counters per key family (a snapshot), and Redis' INFO counters on a real server."""
         cache = await self._cache()
         server = await cache.server_counters()
-        return {"families": {family: stats.as_dict() for family, stats in cache.stats.items()},
-                "total": cache.totals().as_dict(), "server": asdict(server) if server else None, **self.health()}
+        return CacheCounters({family: replace(stats) for family, stats in cache.stats.items()}, cache.totals(),
+                             server, self.health())
 
     async def reset_counters(self) -> None:
         await (await self._cache()).reset_stats()
 
-    def health(self) -> dict[str, Any]:
+    def health(self) -> CacheHealth:
         cache = self.cache
-        return {"degraded": bool(cache and cache.degraded), "last_error": cache.last_error if cache else None,
-                "pending_invalidations": cache.pending_invalidations if cache else 0,
-                "probe_errors": cache.probe_errors if cache else 0,
-                "simulating_unreachable": self.simulating_unreachable}
+        return CacheHealth(degraded=bool(cache and cache.degraded), last_error=cache.last_error if cache else None,
+                           pending_invalidations=cache.pending_invalidations if cache else 0,
+                           probe_errors=cache.probe_errors if cache else 0,
+                           simulating_unreachable=self.simulating_unreachable)
 
     @property
     def simulating_unreachable(self) -> bool:
@@ -119,15 +120,15 @@ class CachingLab:
         cache.use_client(self._unreachable if on else None)
         await self.lab.refresh_status()
 
-    async def edit_profile(self, user_id: str | None, *, name: str | None = None, years_experience: Any = None,
-                           fail_before_commit: bool = False) -> dict[str, Any]:
+    async def edit_profile(self, user_id: str | None, *, name: str | None = None,
+                           years_experience: FormValue = None, fail_before_commit: bool = False) -> dict[str, Any]:
         await self.lab.ready()
         assert self.lab.sessions is not None
         return await profile_edits.update_profile(self.lab.sessions, require_user(user_id), name=name,
                                                   years_experience=years_experience,
                                                   fail_before_commit=fail_before_commit)
 
-    async def run_workload(self, reads: Any, skew: Any, *, cold: bool = True,
+    async def run_workload(self, reads: FormValue, skew: FormValue, *, cold: bool = True,
                            on_progress: workload.Progress | None = None) -> workload.WorkloadResult:
         """K Zipf-skewed reads of the latest score, through the cache and uncached, in one run."""
         try:

@@ -118,7 +118,7 @@ async def test_add_sample_users_then_scores_with_progress(user: User) -> None:
     await user.should_see("Added 80 scores.", retries=100)
     await user.should_see("40 users · 120 assessments · 120 scores (≈ 3.0 per user)")
     assert user.find(marker="data-progress").elements.pop().value == 1
-    assert (await lab.count_rows())["air_scores"] == 120
+    assert (await lab.count_rows()).air_scores == 120
 
 
 async def test_stop_ends_a_running_sweep_and_keeps_its_points(user: User) -> None:

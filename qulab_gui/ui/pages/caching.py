@@ -164,7 +164,7 @@ async def caching_page() -> None:
                      f"circuit breaker skips Redis for {policy.retry_after_s:g} s after a failure so a dead "
                      "server costs one timeout per interval, not one per read."):
             simulate_switch = ui.switch("Simulate Redis unreachable",
-                                        value=lab.caching.health()["simulating_unreachable"],
+                                        value=lab.caching.simulating_unreachable,
                                         on_change=lambda e: simulate(e.value)).mark("simulate-down")
 
         with section("Keys in Redis", "What the cache holds right now; the remaining TTL is read from Redis "
@@ -225,10 +225,12 @@ async def caching_page() -> None:
 
     async def fetch(family: str) -> None:
         try:
-            show(family, await lab.caching.read(family, user_select.value))
+            lookup = await lab.caching.read(family, user_select.value)
         except ValidationError as problem:
             notify_error(str(problem))
-        await refresh()
+            return
+        await refresh()  # counters and keys first: once the read shows, everything it changed shows with it
+        show(family, lookup)
 
     async def invalidate_user() -> None:
         try:
@@ -293,12 +295,12 @@ async def caching_page() -> None:
     # -- fail-open, keys, counters -------------------------------------------------------------------
 
     async def simulate(on: bool) -> None:
-        if on != lab.caching.health()["simulating_unreachable"]:  # not the echo of refresh() syncing the switch
+        if on != lab.caching.simulating_unreachable:  # not the echo of refresh() syncing the switch
             await lab.caching.simulate_unreachable(on)
         await refresh()
 
     async def refresh() -> None:
-        simulate_switch.value = lab.caching.health()["simulating_unreachable"]  # another tab may have flipped it
+        simulate_switch.value = lab.caching.simulating_unreachable  # another tab may have flipped it
         listing = await lab.caching.entries(KEYS_SHOWN)
         if listing is None:
             keys_summary.text = "Redis is unreachable: the keys cannot be listed."
@@ -311,26 +313,26 @@ async def caching_page() -> None:
                                for e in listing.entries]
         counters = await lab.caching.counters()
         for (name, family), label in stat_labels.items():
-            label.text = _stat(name, counters["families"][family][name])
-        server = counters["server"]
+            label.text = _stat(name, getattr(counters.families[family], name))
+        server, total, health = counters.server, counters.total, counters.health
         if server is not None:
             server_label.text = (f"Redis INFO since reset (server-wide, every client): keyspace_hits "
-                                 f"{server['keyspace_hits']:,}, keyspace_misses {server['keyspace_misses']:,}; "
-                                 f"the cache counted {counters['total']['hits']:,} hits and "
-                                 f"{counters['total']['misses']:,} misses.")
+                                 f"{server.keyspace_hits:,}, keyspace_misses {server.keyspace_misses:,}; "
+                                 f"the cache counted {total.hits:,} hits and "
+                                 f"{total.misses:,} misses.")
         else:
             server_label.text = ("Redis' own keyspace_hits/misses (INFO) are not available: fakeredis does not "
                                  "implement INFO." if lab.redis_backend == "fakeredis" else
                                  "Redis' own INFO counters are not available while Redis is unreachable.")
-        if counters["degraded"]:
-            total, pending = counters["total"], counters["pending_invalidations"]
+        if health.degraded:
+            pending = health.pending_invalidations
             degraded_banner.text = (
-                f"Cache degraded: {(counters['last_error'] or '').rstrip('.')}. Reads are served by the database. "
+                f"Cache degraded: {(health.last_error or '').rstrip('.')}. Reads are served by the database. "
                 "Counted: "
-                f"{total['errors']:,} Redis error(s) on reads, {total['bypassed']:,} read(s) that skipped Redis "
-                f"while the breaker was open, {counters['probe_errors']:,} failed status check(s) or listing(s)"
+                f"{total.errors:,} Redis error(s) on reads, {total.bypassed:,} read(s) that skipped Redis "
+                f"while the breaker was open, {health.probe_errors:,} failed status check(s) or listing(s)"
                 + (f"; {pending} invalidation(s) waiting for Redis." if pending else "."))
-        degraded_banner.set_visibility(counters["degraded"])
+        degraded_banner.set_visibility(health.degraded)
 
     async def reset_counters() -> None:
         await lab.caching.reset_counters()

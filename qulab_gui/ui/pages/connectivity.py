@@ -75,12 +75,10 @@ async def connectivity_page() -> None:
     def show_engine() -> None:
         """Build the facts grid once, then only update the values (the pool's numbers move)."""
         pool = lab.pool_status()
-        facts = {
-            "URL": lab.database_url, "Dialect": lab.dialect, "Pool class": pool.get("class"),
-            "Pool size": pool.get("size"), "Max overflow": pool.get("max_overflow"),
-            "Timeout (s)": pool.get("timeout_s"), "Pre-ping": pool.get("pre_ping"),
-            "Checked out now": pool.get("checkedout"),
-        }
+        facts: dict[str, object] = {"URL": lab.database_url, "Dialect": lab.dialect}
+        if pool is not None:
+            facts |= {"Pool class": pool.pool_class, "Pool size": pool.size, "Max overflow": pool.max_overflow,
+                      "Timeout (s)": pool.timeout_s, "Pre-ping": pool.pre_ping, "Checked out now": pool.checkedout}
         for key, value in facts.items():
             if value is None:
                 continue

@@ -179,10 +179,10 @@ async def nplus1_page() -> None:
 
     async def refresh_counts() -> None:
         rows = await lab.count_rows()
-        users, scores = rows.get("users", 0), rows.get("air_scores", 0)
+        users, scores = rows.users, rows.air_scores
         if users and (n_input.value is None or n_input.value > users or n_input.value == auto_n[0]):
             auto_n[0] = n_input.value = min(1000, users)
-        counts.text = (f"{users:,} users · {rows.get('assessments', 0):,} assessments · {scores:,} scores"
+        counts.text = (f"{users:,} users · {rows.assessments:,} assessments · {scores:,} scores"
                        + (f" (≈ {scores / users:.1f} per user)" if users else ": add sample users to begin"))
 
     def on_progress(done: int, total: int) -> None:
