@@ -24,8 +24,10 @@ from qulab_gui.data.workload import WorkloadPoint, WorkloadResult
 
 from .core import Lab
 from .current import current_lab
+from .results import CacheCounters, CacheHealth, TableCounts
 
 __all__ = [
+    "CacheCounters", "CacheHealth", "TableCounts",
     "BYPASS", "CACHE_PREFIX", "COMPONENTS", "EDUCATION_LEVELS", "ERROR", "HIT", "MISS", "OCCUPATIONS", "PROFILE",
     "SCORE", "STRATEGIES",
     "SWEEP_SIZES", "SWEPT", "Lab", "LoadResult", "Lookup", "PoolSettings", "PoolSnapshot", "ProbeResult",
