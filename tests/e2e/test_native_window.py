@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from qulab_gui.bench import desktop, launcher
+from tests.e2e import processes
 from tests.e2e.conftest import ARTIFACTS
 
 pytestmark = pytest.mark.e2e
@@ -23,7 +24,7 @@ INDIGO = (57, 73, 171)  # the frame's header colour
 def wait_until_gone(children, pid: int, timeout: float = 10.0) -> None:
     """Poll until the app's children and process group are gone, or the deadline passes."""
     deadline = time.monotonic() + timeout
-    while (launcher.alive(children) or launcher.process_group(pid)) and time.monotonic() < deadline:
+    while (processes.alive(children) or processes.process_group(pid)) and time.monotonic() < deadline:
         time.sleep(0.05)
 
 
@@ -95,7 +96,7 @@ def window_round_trip(display: str, tmp_path: Path, command: list[str], screensh
         (ARTIFACTS / screenshot).write_bytes(shot.png())
         assert app.health()["status"] == "ok"
 
-        children = app.descendants()
+        children = processes.descendants(app.process.pid)
         assert children, "the window should run in a child process"
         with desktop.Display(display) as screen:
             screen.close(window)  # what the window manager's close button sends
@@ -104,22 +105,22 @@ def window_round_trip(display: str, tmp_path: Path, command: list[str], screensh
         if app.process.poll() is None:
             app.kill()
     wait_until_gone(children, app.process.pid)
-    assert not launcher.alive(children), "processes outlived the app"
-    assert not launcher.process_group(app.process.pid), "processes outlived the app"
+    assert not processes.alive(children), "processes outlived the app"
+    assert not processes.process_group(app.process.pid), "processes outlived the app"
     assert not (app.data_dir / "qulab.db-wal").exists(), "the engine was not disposed"
 
 
 def test_sigterm_ends_the_window_and_its_web_engine_too(display: str, tmp_path: Path) -> None:
     app, window = open_window(display, tmp_path)
     try:
-        children = app.descendants()
+        children = processes.descendants(app.process.pid)
         assert app.stop(signal.SIGTERM, timeout=30) in (0, -signal.SIGTERM)
     finally:
         if app.process.poll() is None:
             app.kill()
     wait_until_gone(children, app.process.pid)
-    assert not launcher.alive(children), "processes outlived the app"
-    assert not launcher.process_group(app.process.pid), "processes outlived the app"
+    assert not processes.alive(children), "processes outlived the app"
+    assert not processes.process_group(app.process.pid), "processes outlived the app"
     with desktop.Display(display) as screen:
         assert screen.find_window("QuLab") is None
 
