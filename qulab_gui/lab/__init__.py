@@ -6,7 +6,8 @@ its own small section object on it, in a module named like its page:
     lab.nplus1   -> nplus1.py (lab 3)    lab.caching -> caching.py (lab 4)
     lab.outbox   -> outbox.py (lab 5)
 
-A section only wires a mechanism from `qulab_gui.data` to page-friendly calls.
+A section only wires a mechanism from `qulab_gui.data` to page-friendly calls; it knows the Lab
+through `context.LabContext` and hands pages the typed results of `results.py`.
 """
 
 # What pages need from the data layer, re-exported so that imports point one way: ui -> lab -> data.

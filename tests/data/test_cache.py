@@ -122,7 +122,11 @@ async def test_entries_expire_after_their_ttl(sessions, redis_conn) -> None:
     listing = await cache.entries()
     assert [e.key for e in listing.entries] == [key_for(PROFILE, user_id)]
     assert 0 < listing.entries[0].ttl_s <= 0.4
-    await asyncio.sleep(0.6)
+
+    async def expired() -> bool:
+        return not await redis_conn.client.exists(key_for(PROFILE, user_id))
+
+    await until(expired, message="Redis to expire the entry after its TTL")
     assert (await cache.profile(user_id)).outcome == MISS
     assert cache.stats[PROFILE].loads == 2
     await cache.close()

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from qulab_gui.bench import desktop, launcher
+from tests.conftest import until_sync
 from tests.e2e import processes
 from tests.e2e.conftest import ARTIFACTS
 
@@ -22,10 +23,9 @@ INDIGO = (57, 73, 171)  # the frame's header colour
 
 
 def wait_until_gone(children, pid: int, timeout: float = 10.0) -> None:
-    """Poll until the app's children and process group are gone, or the deadline passes."""
-    deadline = time.monotonic() + timeout
-    while (processes.alive(children) or processes.process_group(pid)) and time.monotonic() < deadline:
-        time.sleep(0.05)
+    """Wait until the app's children and process group are gone; fail after `timeout`."""
+    until_sync(lambda: not (processes.alive(children) or processes.process_group(pid)), timeout,
+               message="the app's processes to end")
 
 
 @pytest.fixture(scope="module")
@@ -62,14 +62,9 @@ def open_window(display: str, work: Path, command: list[str] | None = None
 
 def header_visible(display: str, window: desktop.Window, timeout: float = 20.0) -> desktop.Image:
     """The window's pixels once the page's indigo header is drawn in them."""
-    deadline = time.monotonic() + timeout
     with desktop.Display(display) as screen:
-        while True:
-            header = screen.pixels(window.x, window.y, window.width, 60)
-            if header.share_of(INDIGO) > 0.5 or time.monotonic() > deadline:
-                break
-            time.sleep(0.2)
-        assert header.share_of(INDIGO) > 0.5, "the window never showed the QuLab header"
+        until_sync(lambda: screen.pixels(window.x, window.y, window.width, 60).share_of(INDIGO) > 0.5, timeout,
+                   message="the window to show the QuLab header", interval_s=0.2)
         time.sleep(1.0)  # let the page finish drawing for the screenshot
         return screen.pixels(window.x, window.y, window.width, window.height)
 
