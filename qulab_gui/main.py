@@ -51,9 +51,11 @@ def setup(settings: Settings):
 
     from qulab_gui import api, auth
     from qulab_gui.lab import Lab
+    from qulab_gui.lab.current import set_current_lab
     from qulab_gui.ui import pages
 
     lab = Lab(settings)
+    set_current_lab(lab)  # before pages register: they and the tests find the Lab through it
     app.on_startup(lab.start)
     app.on_shutdown(lab.stop)
     app.timer(3.0, lab.refresh_status)

@@ -12,7 +12,6 @@ import ipaddress
 import os
 import re
 import secrets
-import socket
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,8 +21,7 @@ from platformdirs import user_data_dir
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-from qulab_gui.data.redis_client import FAKE as FAKE_REDIS
-from qulab_gui.data.redis_client import masked_url
+from qulab_gui.net import FAKE_REDIS, free_port, masked_redis_url
 
 APP_NAME = "QuLab"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -74,12 +72,6 @@ def default_data_dir() -> Path:
         # platformdirs would return a relative path for an empty variable; unset means the default
         return Path.home() / ".local" / "share" / APP_NAME
     return Path(user_data_dir(APP_NAME, appauthor=False))
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host if host not in ("0.0.0.0", "localhost") else "127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -172,7 +164,7 @@ def _ensure_writable(path: Path, what: str = "data dir") -> None:
 def _shown(url: str) -> str:
     """`url` fit for the terminal: never with its password."""
     try:
-        return masked_url(url)
+        return masked_redis_url(url)
     except ValueError:  # too malformed to find the password in: show none of it
         return "(unparseable URL)"
 

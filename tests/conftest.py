@@ -9,6 +9,7 @@ import os
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 
@@ -20,6 +21,8 @@ DATABASES = [
     pytest.param("postgresql", id="postgresql", marks=pytest.mark.skipif(
         not TEST_DATABASE_URL, reason="QULAB_TEST_DATABASE_URL is not set: no PostgreSQL to test on")),
 ]
+T = TypeVar("T")
+
 REDISES = [
     pytest.param("fakeredis", id="fakeredis"),
     pytest.param("redis", id="redis", marks=pytest.mark.skipif(
@@ -92,3 +95,16 @@ async def until(condition: Callable[[], bool | Awaitable[bool]], timeout_s: floa
             return
         assert time.monotonic() < deadline, f"timed out after {timeout_s} s waiting for {message}"
         await asyncio.sleep(0.01)
+
+
+def until_sync(condition: Callable[[], T], timeout_s: float = 5.0, *, message: str = "condition",
+               interval_s: float = 0.05) -> T:
+    """`until` for the synchronous end-to-end tests (Playwright's sync API, a process to watch).
+
+    Returns the condition's first truthy value; fails with `message` after `timeout_s`.
+    """
+    deadline = time.monotonic() + timeout_s
+    while not (result := condition()):
+        assert time.monotonic() < deadline, f"timed out after {timeout_s} s waiting for {message}"
+        time.sleep(interval_s)
+    return result

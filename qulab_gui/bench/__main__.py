@@ -12,6 +12,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from qulab_gui import __version__
@@ -32,16 +33,28 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def load_cases(names: list[str]) -> dict[str, ModuleType]:
+    """Import each case module; a case that cannot import stops the bench with the reason (exit code 2).
+
+    Skipping it instead would print a report without its metrics, which reads like a complete run.
+    """
+    cases = {}
+    for name in names:
+        try:
+            cases[name] = importlib.import_module(f"qulab_gui.bench.{name}")
+        except ImportError as error:
+            raise SystemExit(f"qulab bench: the {name!r} case cannot run: {type(error).__name__}: {error} "
+                             "(install the dev extra: pip install -e '.[dev]')") from error
+    return cases
+
+
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     metrics: dict[str, Any] = {}
     environment: dict[str, Any] = {}
+    cases = load_cases(args.only or CASES)  # all of them before the first runs: fail in a second, not later
     with tempfile.TemporaryDirectory(prefix="qulab-bench-") as work:
         ctx = BenchContext(args.database_url, args.redis_url, args.quick, Path(work))
-        for name in args.only or CASES:
-            try:
-                module = importlib.import_module(f"qulab_gui.bench.{name}")
-            except ModuleNotFoundError:
-                continue  # a case not built yet
+        for name, module in cases.items():
             print(f"\n== {name}", flush=True)
             started = time.perf_counter()
             result = await module.run(ctx)

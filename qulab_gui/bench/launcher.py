@@ -2,7 +2,7 @@
 
 The startup benchmark and the end-to-end tests both need a real QuLab process: started with
 its own data dir, waited for until `/api/health` answers, stopped with SIGTERM or by closing its
-window, and checked for processes left behind.
+window. (Which processes it left behind is the e2e tests' question: tests/e2e/processes.py.)
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from qulab_gui.settings import free_port
+from qulab_gui.net import free_port
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 # what `pyinstaller build.spec` leaves under dist/, and the server-only build the e2e tests make
@@ -124,9 +124,6 @@ class RunningApp:
             time.sleep(0.02)
         raise TimeoutError(f"{text!r} not logged within {timeout:.0f} s:\n{self.output_text()[-3000:]}")
 
-    def descendants(self) -> set[int]:
-        return descendants(self.process.pid)
-
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 20.0) -> int:
         """Send `sig` and wait; kills the whole process group if it does not end in time."""
         if self.process.poll() is None:
@@ -168,48 +165,3 @@ def launch(command: list[str], data_dir: Path, *args: str, cwd: Path | None = No
             start_new_session=True,  # its own process group: a failed test can end it and all its children
         )
     return RunningApp(process, port, data_dir, output, started, token, label)
-
-
-def descendants(pid: int) -> set[int]:
-    """Live processes below `pid` (Linux /proc; empty elsewhere)."""
-    parents: dict[int, int] = {}
-    for entry in Path("/proc").glob("[0-9]*"):
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            if fields[0] != "Z":
-                parents[int(entry.name)] = int(fields[1])
-        except (OSError, IndexError, ValueError):
-            continue
-    found: set[int] = set()
-    frontier = {pid}
-    while frontier:
-        frontier = {child for child, parent in parents.items() if parent in frontier} - found
-        found |= frontier
-    return found
-
-
-def process_group(pgid: int) -> set[int]:
-    """Live processes in process group `pgid`: `launch()` makes the app a group leader, and its
-    children (the window, Qt WebEngine) stay in that group even when orphaned."""
-    members = set()
-    for entry in Path("/proc").glob("[0-9]*"):
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except (OSError, IndexError):
-            continue
-        if fields[0] != "Z" and int(fields[2]) == pgid:
-            members.add(int(entry.name))
-    return members
-
-
-def alive(pids: set[int]) -> set[int]:
-    """Those of `pids` still running (zombies count as gone)."""
-    living = set()
-    for pid in pids:
-        try:
-            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-        except (OSError, IndexError):
-            continue
-        if state != "Z":
-            living.add(pid)
-    return living

@@ -24,7 +24,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from qulab_gui.bench.context import BenchContext, median
-from qulab_gui.data import database, loading, samples
+from qulab_gui.data import database, nplus1, samples
 from qulab_gui.data.latency import Latency
 
 SCORES_PER_USER = 5
@@ -67,7 +67,7 @@ async def remote_times(sessions: Any, recorder: database.StatementRecorder, n: i
     for _ in range(repeats):
         for strategy in times:
             with collector("frozen"):
-                times[strategy].append((await loading.measure(sessions, recorder, strategy, n)).elapsed_s)
+                times[strategy].append((await nplus1.measure(sessions, recorder, strategy, n)).elapsed_s)
     return times
 
 
@@ -85,15 +85,15 @@ async def run(ctx: BenchContext) -> dict[str, Any]:
         ctx.row("nplus1", "dialect / users x scores x assessments",
                 f"{engine.dialect.name} / {n} x {SCORES_PER_USER} x 3")
 
-        for strategy in loading.SWEPT:  # warm-up: compile each strategy's SQL once, untimed
-            await loading.measure(sessions, recorder, strategy, 1)
+        for strategy in nplus1.SWEPT:  # warm-up: compile each strategy's SQL once, untimed
+            await nplus1.measure(sessions, recorder, strategy, 1)
         times: dict[tuple[str, str], list[float]] = {}
-        results: dict[str, loading.LoadResult] = {}
+        results: dict[str, nplus1.LoadResult] = {}
         for _ in range(repeats):
             for mode in GC_MODES:
-                for strategy in loading.SWEPT:
+                for strategy in nplus1.SWEPT:
                     with collector(mode):
-                        results[strategy] = await loading.measure(sessions, recorder, strategy, n)
+                        results[strategy] = await nplus1.measure(sessions, recorder, strategy, n)
                     times.setdefault((strategy, mode), []).append(results[strategy].elapsed_s)
         latency.set(REMOTE_MS)
         remote = await remote_times(sessions, recorder, n, 2 if ctx.quick else 3)
@@ -105,7 +105,7 @@ async def run(ctx: BenchContext) -> dict[str, Any]:
     lazy_ms = median(times["lazy", "frozen"]) * 1000
     ctx.row("nplus1", "recorder cost per statement (direct)",
             f"{cost_us:.2f} us = {cost_us * results['lazy'].statements / 1000:.1f} ms of lazy's {lazy_ms:.0f} ms")
-    for strategy in loading.SWEPT:
+    for strategy in nplus1.SWEPT:
         result = results[strategy]
         ms = {mode: median(times[strategy, mode]) * 1000 for mode in GC_MODES}
         exact = "exact" if result.matches_theory else f"THEORY SAYS {result.expected}"

@@ -54,18 +54,27 @@ class ProbeResult:
         return max(self.waits_s, default=0.0)
 
 
-def pool_status(engine: AsyncEngine) -> dict[str, object]:
-    """Class and live numbers of an engine's pool, as the pool itself reports them."""
+@dataclass(frozen=True)
+class PoolStatus:
+    """Class and live numbers of an engine's pool; None where the pool class has no such number."""
+
+    pool_class: str
+    size: int | None = None
+    checkedout: int | None = None
+    overflow: int | None = None
+    checkedin: int | None = None
+    timeout_s: float | None = None
+    max_overflow: int | None = None
+    pre_ping: bool | None = None
+
+
+def pool_status(engine: AsyncEngine) -> PoolStatus:
+    """The numbers as the pool itself reports them (a NullPool or StaticPool has fewer)."""
     pool = engine.pool
-    status: dict[str, object] = {"class": type(pool).__name__}
-    for name in ("size", "checkedout", "overflow", "checkedin"):
-        method = getattr(pool, name, None)
-        if callable(method):
-            status[name] = method()
-    status["timeout_s"] = getattr(pool, "_timeout", None)
-    status["max_overflow"] = getattr(pool, "_max_overflow", None)
-    status["pre_ping"] = getattr(pool, "_pre_ping", None)
-    return status
+    live = {name: method() for name in ("size", "checkedout", "overflow", "checkedin")
+            if callable(method := getattr(pool, name, None))}
+    return PoolStatus(type(pool).__name__, **live, timeout_s=getattr(pool, "_timeout", None),
+                      max_overflow=getattr(pool, "_max_overflow", None), pre_ping=getattr(pool, "_pre_ping", None))
 
 
 def validate_probe(sessions: int, pool: PoolSettings, hold_s: float) -> None:

@@ -10,10 +10,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import re
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import quote, urlsplit
 
 import fakeredis
 from redis.asyncio import Redis
@@ -21,14 +19,15 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
+from qulab_gui.net import FAKE_REDIS
+from qulab_gui.net import masked_redis_url as masked_url
+
 from .latency import Latency, delay_commands
 
 log = logging.getLogger(__name__)
 
-FAKE = "fake"
 PROBE_TIMEOUT_S = 0.45  # a refused port fails in ~1 ms; a hung server takes connect + PING, under 1 s
 OPERATION_TIMEOUT_S = 1.0
-_PASSWORD_PARAMETER = re.compile(r"([?&]password=)[^&]*")
 BLOCKING_READ_TIMEOUT_S = 5.0  # for XREADGROUP BLOCK clients: longer than any block, yet never forever
 
 
@@ -77,15 +76,8 @@ def client_options(timeout_s: float, *, fail_fast: bool = False) -> dict[str, An
     return options
 
 
-def masked_url(url: str) -> str:
-    """A Redis URL fit to show: a password in the userinfo or in ?password= replaced by ***."""
-    password = urlsplit(url).password
-    if password:
-        url = url.replace(f":{quote(password, safe='')}@", ":***@", 1).replace(f":{password}@", ":***@", 1)
-    return _PASSWORD_PARAMETER.sub(r"\1***", url)
 
-
-def fake_connection(reason: str = "", url: str = FAKE, latency: Latency | None = None) -> RedisConnection:
+def fake_connection(reason: str = "", url: str = FAKE_REDIS, latency: Latency | None = None) -> RedisConnection:
     server = fakeredis.FakeServer()
     client = fakeredis.FakeAsyncRedis(server=server, decode_responses=True)
     if latency is not None:
@@ -98,7 +90,7 @@ async def connect(url: str, latency: Latency | None = None) -> RedisConnection:
 
     With `latency`, every command of every client of the connection waits that long first.
     """
-    if url == FAKE:
+    if url == FAKE_REDIS:
         return fake_connection("forced with --redis-url fake", latency=latency)
     client = Redis.from_url(
         url, decode_responses=True, socket_connect_timeout=PROBE_TIMEOUT_S, socket_timeout=OPERATION_TIMEOUT_S,

@@ -2,21 +2,40 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from dataclasses import replace
+from typing import Any
+
+from redis.asyncio import Redis
 
 from qulab_gui.data import profile_edits, samples, workload
-from qulab_gui.data.cache import CachedUserRepository, CachePolicy, Listing, Lookup, cache_client
+from qulab_gui.data.cache import (
+    CACHE_TIMEOUT_S,
+    REDIS_ERRORS,
+    CachedUserRepository,
+    CachePolicy,
+    Listing,
+    Lookup,
+    cache_client,
+)
 from qulab_gui.data.errors import ValidationError, require_user
+from qulab_gui.data.redis_client import client_options
 from qulab_gui.data.repositories import UserRepository
+from qulab_gui.net import free_port
 
-if TYPE_CHECKING:
-    from .core import Lab
+from .context import LabContext
+from .results import CacheCounters, CacheHealth, FormValue
+
+
+def unreachable_client() -> Redis:
+    """A real client pointed at a port nobody listens on: every command fails like a dead server."""
+    return Redis(host="127.0.0.1", port=free_port(), **client_options(CACHE_TIMEOUT_S, fail_fast=True))
 
 
 class CachingLab:
-    def __init__(self, lab: Lab) -> None:
+    def __init__(self, lab: LabContext) -> None:
         self.lab = lab
         self.cache: CachedUserRepository | None = None
+        self._unreachable: Redis | None = None  # the client of the simulated outage, once switched on
 
     async def start(self) -> None:
         lab = self.lab
@@ -27,6 +46,11 @@ class CachingLab:
     async def stop(self) -> None:
         if self.cache is not None:
             await self.cache.close()
+        if self._unreachable is not None:
+            try:
+                await self._unreachable.aclose()
+            except REDIS_ERRORS + (RuntimeError,):  # closing must never fail a shutdown
+                pass
 
     @property
     def policy(self) -> CachePolicy:
@@ -63,36 +87,48 @@ class CachingLab:
     async def entries(self, limit: int = 50) -> Listing | None:
         return await (await self._cache()).entries(limit)
 
-    async def counters(self) -> dict[str, Any]:
-        """The cache's own counters per key family, and Redis' INFO counters on a real server."""
+    async def counters(self) -> CacheCounters:
+        """The cache's own counters per key family (a snapshot), and Redis' INFO counters on a real server."""
         cache = await self._cache()
-        return {"families": {family: stats.as_dict() for family, stats in cache.stats.items()},
-                "total": cache.totals().as_dict(), "server": await cache.server_counters(), **self.health()}
+        server = await cache.server_counters()
+        return CacheCounters({family: replace(stats) for family, stats in cache.stats.items()}, cache.totals(),
+                             server, self.health())
 
     async def reset_counters(self) -> None:
         await (await self._cache()).reset_stats()
 
-    def health(self) -> dict[str, Any]:
+    def health(self) -> CacheHealth:
         cache = self.cache
-        return {"degraded": bool(cache and cache.degraded), "last_error": cache.last_error if cache else None,
-                "pending_invalidations": cache.pending_invalidations if cache else 0,
-                "probe_errors": cache.probe_errors if cache else 0,
-                "simulating_unreachable": bool(cache and cache.simulating_unreachable)}
+        return CacheHealth(degraded=bool(cache and cache.degraded), last_error=cache.last_error if cache else None,
+                           pending_invalidations=cache.pending_invalidations if cache else 0,
+                           probe_errors=cache.probe_errors if cache else 0,
+                           simulating_unreachable=self.simulating_unreachable)
+
+    @property
+    def simulating_unreachable(self) -> bool:
+        return self.cache is not None and self._unreachable is not None and self.cache.client is self._unreachable
 
     async def simulate_unreachable(self, on: bool) -> None:
-        """Point the cache at a closed port (the real fail-open path) or back at Redis; re-check at once."""
-        (await self._cache()).simulate_unreachable(on)
+        """Point the cache at a closed port (on) or back at Redis (off); re-check the backends at once.
+
+        Nothing is faked above the socket: the cache sees the same ConnectionError a dead server
+        gives, and takes its real fail-open path.
+        """
+        cache = await self._cache()
+        if on:
+            self._unreachable = self._unreachable or unreachable_client()
+        cache.use_client(self._unreachable if on else None)
         await self.lab.refresh_status()
 
-    async def edit_profile(self, user_id: str | None, *, name: str | None = None, years_experience: Any = None,
-                           fail_before_commit: bool = False) -> dict[str, Any]:
+    async def edit_profile(self, user_id: str | None, *, name: str | None = None,
+                           years_experience: FormValue = None, fail_before_commit: bool = False) -> dict[str, Any]:
         await self.lab.ready()
         assert self.lab.sessions is not None
         return await profile_edits.update_profile(self.lab.sessions, require_user(user_id), name=name,
                                                   years_experience=years_experience,
                                                   fail_before_commit=fail_before_commit)
 
-    async def run_workload(self, reads: Any, skew: Any, *, cold: bool = True,
+    async def run_workload(self, reads: FormValue, skew: FormValue, *, cold: bool = True,
                            on_progress: workload.Progress | None = None) -> workload.WorkloadResult:
         """K Zipf-skewed reads of the latest score, through the cache and uncached, in one run."""
         try:

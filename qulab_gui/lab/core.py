@@ -16,6 +16,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import asdict
 from typing import Any
 
 from sqlalchemy import select
@@ -34,25 +35,14 @@ from qulab_gui.data.repositories import UserRepository, row_counts
 from qulab_gui.settings import Settings
 
 from .caching import CachingLab
+from .nplus1 import NPlus1Lab
 from .outbox import OutboxLab
-from .repository import RepositoryLab
+from .results import FormValue, OnSnapshot, Progress, TableCounts
 
 log = logging.getLogger(__name__)
 
-_current: Lab | None = None
-
-
-def current_lab() -> Lab:
-    """The Lab created by `setup()`; tests use it to seed and inspect state."""
-    if _current is None:
-        raise RuntimeError("QuLab is not set up: call qulab_gui.main.setup() first")
-    return _current
-
-
 class Lab:
     def __init__(self, settings: Settings) -> None:
-        global _current
-        _current = self
         self.settings = settings
         self.engine: AsyncEngine | None = None
         self.sessions: async_sessionmaker[AsyncSession] | None = None
@@ -68,7 +58,7 @@ class Lab:
         # Last known health per backend (None until checked); the header chips show it.
         self.backend_status: dict[str, bool | None] = {"database": None, "redis": None}
         # The labs that need more than the shell, each a section in the module named like its page.
-        self.nplus1 = RepositoryLab(self)
+        self.nplus1 = NPlus1Lab(self)
         self.caching = CachingLab(self)
         self.outbox = OutboxLab(self)
 
@@ -163,8 +153,8 @@ class Lab:
         """Simulate a network: every statement and Redis command waits `ms` from now on (0 to 20)."""
         return self.latency.set(ms)
 
-    def pool_status(self) -> dict[str, object]:
-        return pooling.pool_status(self.engine) if self.engine else {}
+    def pool_status(self) -> pooling.PoolStatus | None:
+        return pooling.pool_status(self.engine) if self.engine else None
 
     async def database_ok(self) -> bool:
         try:
@@ -197,7 +187,7 @@ class Lab:
 
     # -- lab 1: models --------------------------------------------------------------------------
 
-    async def create_user(self, **form: Any) -> User:
+    async def create_user(self, **form: FormValue) -> User:
         new = users.NewUser.parse(**form)  # raises ValidationError before any session exists
         async with self.session() as session:
             return await users.create_user(session, new)
@@ -210,9 +200,9 @@ class Lab:
         async with self.session() as session:
             return await UserRepository(session).recent(limit=limit)
 
-    async def count_rows(self) -> dict[str, int]:
+    async def count_rows(self) -> TableCounts:
         async with self.session() as session:
-            return await row_counts(session)
+            return TableCounts(**await row_counts(session))
 
     async def reset_database(self) -> None:
         await self.ready()
@@ -227,12 +217,12 @@ class Lab:
 
     # -- lab 2: connectivity --------------------------------------------------------------------
 
-    async def load_samples(self, n_users: int, scores_per_user: int = 1, progress: Any = None) -> int:
+    async def load_samples(self, n_users: int, scores_per_user: int = 1, progress: Progress | None = None) -> int:
         async with self.sample_session() as session:
             return await samples.load_samples(session, n_users, scores_per_user, progress=progress)
 
     async def probe_pool(self, sessions: int, pool: PoolSettings, hold_s: float,
-                         on_snapshot: Any = None) -> pooling.ProbeResult:
+                         on_snapshot: OnSnapshot | None = None) -> pooling.ProbeResult:
         async with self.exclusive("The concurrency probe"):
             await self.ready()
             self.last_probe = await pooling.run_probe(self.settings.database_url, sessions, pool, hold_s,
@@ -261,7 +251,7 @@ class Lab:
             "database": {"dialect": self.dialect, "url": self.database_url, "ok": db_ok},
             "redis": {"backend": self.redis_backend, "url": self.redis_url, "ok": redis_ok},
             "outbox": outbox,
-            "cache": self.caching.health(),
+            "cache": asdict(self.caching.health()),
             "latency_ms": self.latency.ms,
             **({"startup_error": self.startup_error} if self.startup_error else {}),
         }

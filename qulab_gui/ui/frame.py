@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 
 from nicegui import ui
@@ -125,13 +125,39 @@ def section(title: str, caption: str = "") -> ui.card:
     return card
 
 
-def clear_chart(chart: ui.echart) -> None:
-    """Empty every series of a chart (its axes and legend stay), ready for a new run."""
-    for series in chart.options["series"]:
-        series["data"] = []
-    chart.update()
+@contextmanager
+def busy(*controls: ui.element, shown: ui.element | None = None) -> Iterator[None]:
+    """Disable `controls` (and show `shown`, e.g. a spinner) while the block runs, whatever way it ends."""
+    for control in controls:
+        control.disable()
+    if shown is not None:
+        shown.set_visibility(True)
+    try:
+        yield
+    finally:
+        for control in controls:
+            control.enable()
+        if shown is not None:
+            shown.set_visibility(False)
 
 
 def measured(value: float | None, digits: int = 1, unit: str = "") -> str:
     """A measured number as text, or a dash while nothing has been measured yet."""
     return "–" if value is None else f"{value:.{digits}f}{unit}"
+
+
+Refresh = Callable[[], Awaitable[None]]
+
+
+class Refreshes:
+    """The refresh functions of a page's sections, run together (by a timer, or after a change)."""
+
+    def __init__(self) -> None:
+        self._all: list[Refresh] = []
+
+    def add(self, refresh: Refresh) -> None:
+        self._all.append(refresh)
+
+    async def __call__(self) -> None:
+        for refresh in self._all:
+            await refresh()

@@ -95,11 +95,11 @@ async def test_load_samples_drops_the_keys_of_the_users_it_inserted(cache, sessi
 async def test_an_invalidation_added_during_a_flush_is_kept(cache, sessions, redis_conn) -> None:
     """_flush_invalidations deletes a snapshot; a key remembered meanwhile must survive for the next flush."""
     first, late = key_for(PROFILE, "u-first"), key_for(PROFILE, "u-late")
-    cache._dirty.add(first)
+    cache.pending.keys.add(first)
     real_delete = cache.client.delete
 
     async def delete_while_another_write_fails(*keys):
-        cache._dirty.add(late)  # an invalidation that could not reach Redis during our await
+        cache.pending.keys.add(late)  # an invalidation that could not reach Redis during our await
         await asyncio.sleep(0)
         return await real_delete(*keys)
 
@@ -108,7 +108,7 @@ async def test_an_invalidation_added_during_a_flush_is_kept(cache, sessions, red
         assert await cache._flush_invalidations()
     finally:
         del cache.client.delete
-    assert cache._dirty == {late}
+    assert cache.pending.keys == {late}
 
 
 WRITERS = {

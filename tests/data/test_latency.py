@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from qulab_gui.data import database, loading, redis_client, samples
+from qulab_gui.data import database, nplus1, redis_client, samples
 from qulab_gui.data.errors import ValidationError
 from qulab_gui.data.latency import MAX_MS, Latency, NetworkLatency
 from qulab_gui.data.repositories import UserRepository
@@ -40,7 +40,7 @@ async def lazy_load(sessions, recorder) -> database.Capture:
     async with sessions() as session:
         query = UserRepository(session).first_users(10)
         with recorder.capture() as capture:
-            await loading.load_lazy(session, query)
+            await nplus1.load_lazy(session, query)
     return capture
 
 
@@ -58,7 +58,7 @@ async def test_every_lazy_statement_waits_the_delay_and_only_when_set(delayed) -
 async def test_the_off_loop_worker_engine_waits_too(delayed, database_url: str) -> None:
     latency, _, _ = delayed
     latency.set(DELAY_MS)
-    [result] = await loading.run_plan_off_loop(database_url, [("lazy", 10)], latency=latency)
+    [result] = await nplus1.run_plan_off_loop(database_url, [("lazy", 10)], latency=latency)
     assert result.statements == 21
     assert result.elapsed_s >= result.statements * DELAY_MS / 1000
 

@@ -13,6 +13,7 @@ import time
 import pytest
 
 from qulab_gui.bench import launcher
+from tests.conftest import until_sync
 from tests.e2e.conftest import Tab
 from tests.pages import PAGES
 
@@ -155,13 +156,12 @@ def test_a_new_score_is_published_through_the_outbox(tab: Tab, served: launcher.
     page.get_by_role("button", name="Calculate a new score").click()
     expect(page.get_by_text(re.compile(r"^Committed a new score \(AIR [\d.]+\) and its outbox event"))
            ).to_be_visible()
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
+
+    def delivered() -> dict | None:
         outbox = served.health()["outbox"]
-        if outbox["published"] > before and outbox["pending"] == 0:
-            break
-        time.sleep(0.2)
-    assert outbox["published"] > before and outbox["pending"] == 0, outbox
+        return outbox if outbox["published"] > before and outbox["pending"] == 0 else None
+
+    outbox = until_sync(delivered, 30, message="the event to be published", interval_s=0.2)
     assert outbox["failed"] == 0 and outbox["publisher"] == "running", outbox
     tab.assert_clean()
 
@@ -217,11 +217,8 @@ def test_the_sweep_fills_point_by_point_while_the_app_stays_responsive(tab: Tab,
         return chart.evaluate("el => getElement(el).chart.getOption().series"
                               ".reduce((sum, s) => sum + s.data.length, 0)")
 
-    first, deadline = 0, time.monotonic() + 60
-    while first == 0 and time.monotonic() < deadline:
-        first = points()
-        time.sleep(0.05)
-    assert first > 0, "no point was drawn"
+    first = until_sync(points, 60, message="the first point of the sweep")
+    deadline = time.monotonic() + 60
     started = time.perf_counter()
     assert served.health()["status"] == "ok"  # the API answers while the sweep runs
     health_s = time.perf_counter() - started
@@ -229,8 +226,7 @@ def test_the_sweep_fills_point_by_point_while_the_app_stays_responsive(tab: Tab,
     other.goto(tab.base_url + "/outbox")
     expect(other.get_by_text("5 · Outbox", exact=True).first).to_be_visible()
     other.close()
-    while points() == first and time.monotonic() < deadline:
-        time.sleep(0.05)
+    until_sync(lambda: points() != first, max(0.0, deadline - time.monotonic()), message="the next point")
     second = points()
     assert first < second <= 15, (first, second)  # drawn point by point, not all at the end
     expect(page.get_by_text("Sweep finished: 15 runs up to N = 1,000.")).to_be_visible(timeout=120_000)

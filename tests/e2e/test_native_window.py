@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 
 from qulab_gui.bench import desktop, launcher
+from tests.conftest import until_sync
+from tests.e2e import processes
 from tests.e2e.conftest import ARTIFACTS
 
 pytestmark = pytest.mark.e2e
@@ -21,10 +23,9 @@ INDIGO = (57, 73, 171)  # the frame's header colour
 
 
 def wait_until_gone(children, pid: int, timeout: float = 10.0) -> None:
-    """Poll until the app's children and process group are gone, or the deadline passes."""
-    deadline = time.monotonic() + timeout
-    while (launcher.alive(children) or launcher.process_group(pid)) and time.monotonic() < deadline:
-        time.sleep(0.05)
+    """Wait until the app's children and process group are gone; fail after `timeout`."""
+    until_sync(lambda: not (processes.alive(children) or processes.process_group(pid)), timeout,
+               message="the app's processes to end")
 
 
 @pytest.fixture(scope="module")
@@ -61,14 +62,9 @@ def open_window(display: str, work: Path, command: list[str] | None = None
 
 def header_visible(display: str, window: desktop.Window, timeout: float = 20.0) -> desktop.Image:
     """The window's pixels once the page's indigo header is drawn in them."""
-    deadline = time.monotonic() + timeout
     with desktop.Display(display) as screen:
-        while True:
-            header = screen.pixels(window.x, window.y, window.width, 60)
-            if header.share_of(INDIGO) > 0.5 or time.monotonic() > deadline:
-                break
-            time.sleep(0.2)
-        assert header.share_of(INDIGO) > 0.5, "the window never showed the QuLab header"
+        until_sync(lambda: screen.pixels(window.x, window.y, window.width, 60).share_of(INDIGO) > 0.5, timeout,
+                   message="the window to show the QuLab header", interval_s=0.2)
         time.sleep(1.0)  # let the page finish drawing for the screenshot
         return screen.pixels(window.x, window.y, window.width, window.height)
 
@@ -95,7 +91,7 @@ def window_round_trip(display: str, tmp_path: Path, command: list[str], screensh
         (ARTIFACTS / screenshot).write_bytes(shot.png())
         assert app.health()["status"] == "ok"
 
-        children = app.descendants()
+        children = processes.descendants(app.process.pid)
         assert children, "the window should run in a child process"
         with desktop.Display(display) as screen:
             screen.close(window)  # what the window manager's close button sends
@@ -104,22 +100,22 @@ def window_round_trip(display: str, tmp_path: Path, command: list[str], screensh
         if app.process.poll() is None:
             app.kill()
     wait_until_gone(children, app.process.pid)
-    assert not launcher.alive(children), "processes outlived the app"
-    assert not launcher.process_group(app.process.pid), "processes outlived the app"
+    assert not processes.alive(children), "processes outlived the app"
+    assert not processes.process_group(app.process.pid), "processes outlived the app"
     assert not (app.data_dir / "qulab.db-wal").exists(), "the engine was not disposed"
 
 
 def test_sigterm_ends_the_window_and_its_web_engine_too(display: str, tmp_path: Path) -> None:
     app, window = open_window(display, tmp_path)
     try:
-        children = app.descendants()
+        children = processes.descendants(app.process.pid)
         assert app.stop(signal.SIGTERM, timeout=30) in (0, -signal.SIGTERM)
     finally:
         if app.process.poll() is None:
             app.kill()
     wait_until_gone(children, app.process.pid)
-    assert not launcher.alive(children), "processes outlived the app"
-    assert not launcher.process_group(app.process.pid), "processes outlived the app"
+    assert not processes.alive(children), "processes outlived the app"
+    assert not processes.process_group(app.process.pid), "processes outlived the app"
     with desktop.Display(display) as screen:
         assert screen.find_window("QuLab") is None
 

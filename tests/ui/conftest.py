@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
@@ -10,17 +9,18 @@ import pytest
 
 @pytest.fixture(autouse=True)
 def isolated_app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A fresh data dir and fakeredis per test, and fresh app modules.
+    """A fresh data dir and fakeredis per test; the `user` fixture's `setup()` then sets a fresh Lab.
 
-    NiceGUI evicts only page modules after a test; evicting all of ours makes every test start
-    from a clean import, so no stale Lab or page registration leaks between tests.
+    No module eviction is needed: NiceGUI re-imports the page modules itself, and the current Lab
+    is set by `setup()`, so forgetting the previous one here means a test can never see it.
     """
     monkeypatch.setenv("QULAB_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("QULAB_REDIS_URL", "fake")
     for name in ("QULAB_DATABASE_URL", "QULAB_HOST", "QULAB_PORT", "QULAB_TOKEN"):
         monkeypatch.delenv(name, raising=False)
-    for name in [m for m in sys.modules if m == "qulab_gui" or m.startswith("qulab_gui.")]:
-        del sys.modules[name]
+    from qulab_gui.lab.current import set_current_lab
+
+    set_current_lab(None)
 
 
 async def lab_ready():

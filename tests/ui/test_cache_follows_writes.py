@@ -1,10 +1,10 @@
 """The caching page never shows a stale score after a write elsewhere in the app: sample scores
 added on the repository lab, or the database reset on the models lab, reach the cache."""
 
-import asyncio
 
 from nicegui.testing import User
 
+from tests.conftest import until
 from tests.ui.conftest import lab_ready
 
 
@@ -13,11 +13,8 @@ async def fetch_score(user: User) -> str:
     history = user.find(marker="cache-history").elements.pop()
     before = len(history.rows)
     user.find(marker="fetch-score").click()
-    for _ in range(100):
-        if len(history.rows) > before:
-            return user.find(marker="score-outcome").elements.pop().text
-        await asyncio.sleep(0.05)
-    raise AssertionError("the score read never finished")
+    await until(lambda: len(history.rows) > before, message="the score read to finish")
+    return user.find(marker="score-outcome").elements.pop().text
 
 
 def shown_score(user: User) -> str:

@@ -1,11 +1,11 @@
 """The caching page through NiceGUI's user fixture: HIT/MISS labels, writes that invalidate,
 the fail-open switch, keys with TTL, counters and the workload chart."""
 
-import asyncio
 
 from nicegui import ui
 from nicegui.testing import User
 
+from tests.conftest import until
 from tests.ui.conftest import lab_ready
 
 
@@ -38,11 +38,8 @@ async def fetch(user: User, family: str) -> str:
     history = user.find(marker="cache-history").elements.pop()
     before = history.rows[0]["n"] if history.rows else 0  # the number of the newest read shown
     user.find(marker=f"fetch-{family}").click()
-    for _ in range(100):
-        if history.rows and history.rows[0]["n"] != before:
-            return text_of(user, f"{family}-outcome")
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"the {family} read never finished")
+    await until(lambda: history.rows and history.rows[0]["n"] != before, message=f"the {family} read to finish")
+    return text_of(user, f"{family}-outcome")
 
 
 async def test_fetch_is_labelled_miss_then_hit_and_counted(user: User) -> None:
@@ -61,17 +58,12 @@ async def test_fetch_is_labelled_miss_then_hit_and_counted(user: User) -> None:
     assert len(keys) == 1 and keys[0]["key"].startswith("qulab:cache:profile:")
     first_ttl = float(keys[0]["ttl"])
     assert 250 < first_ttl <= 330  # 300 s ± 10 % jitter
-    for _ in range(100):  # the page's ui.timer re-reads PTTL every second: the TTL counts down
-        if float(user.find(marker="cache-keys").elements.pop().rows[0]["ttl"]) < first_ttl:
-            break
-        await asyncio.sleep(0.05)
-    assert float(user.find(marker="cache-keys").elements.pop().rows[0]["ttl"]) < first_ttl
+    # the page's ui.timer re-reads PTTL every second: the TTL counts down
+    await until(lambda: float(user.find(marker="cache-keys").elements.pop().rows[0]["ttl"]) < first_ttl,
+                message="the TTL to count down")
 
     user.find(marker="reset-counters").click()
-    for _ in range(40):
-        if text_of(user, "stat-profile-hits") == "0":
-            break
-        await asyncio.sleep(0.05)
+    await until(lambda: text_of(user, "stat-profile-hits") == "0", 2, message="the counters to reset")
     assert (text_of(user, "stat-profile-hits"), text_of(user, "stat-profile-hit_ratio")) == ("0", "–")
 
 
@@ -120,8 +112,8 @@ async def test_new_score_invalidates_the_cached_score_and_rollback_does_not(user
 
 async def test_fail_open_switch_serves_from_database_and_recovers(user: User) -> None:
     lab = await open_with_users(user)
-    now = lab.caching.cache._clock()
-    lab.caching.cache._clock = lambda: now  # the breaker's 2 s window cannot close while the test runs
+    now = lab.caching.cache.breaker.clock()
+    lab.caching.cache.breaker.clock = lambda: now  # the breaker's 2 s window cannot close while the test runs
     assert (await fetch(user, "profile")).startswith("MISS")
 
     user.find(marker="simulate-down").click()
@@ -216,11 +208,8 @@ async def test_the_simulate_switch_shows_the_cache_state_after_a_reload(user: Us
     await user.should_see("Redis is unreachable: the keys cannot be listed", retries=50)
     assert user.find(marker="simulate-down").elements.pop().value is True
     await lab.caching.simulate_unreachable(False)
-    for _ in range(100):  # the page's refresh timer follows the cache
-        if user.find(marker="simulate-down").elements.pop().value is False:
-            break
-        await asyncio.sleep(0.05)
-    assert user.find(marker="simulate-down").elements.pop().value is False
+    await until(lambda: user.find(marker="simulate-down").elements.pop().value is False,  # the refresh timer
+                message="the switch to follow the cache")
 
 
 async def test_history_times_are_utc(user: User) -> None:

@@ -26,7 +26,7 @@ async def test_load_sample_data(user: User, requested: int, message: str, users:
     user.find(marker="sample-users").elements.pop().value = requested
     user.find(marker="load-samples").click()
     await user.should_see(message, retries=50)
-    assert (await lab.count_rows())["users"] == users
+    assert (await lab.count_rows()).users == users
     if users:
         assert user.find(marker="progress").elements.pop().value == 1
 

@@ -21,7 +21,7 @@ async def test_create_user_appears_in_the_table(user: User) -> None:
     await user.should_see("Created ada@example.org", retries=50)
     table = user.find(marker="users-table").elements.pop()
     assert [row["email"] for row in table.rows] == ["ada@example.org"]
-    assert (await lab.count_rows())["users"] == 1
+    assert (await lab.count_rows()).users == 1
 
 
 @pytest.mark.parametrize("email,name,years,message", [
@@ -35,7 +35,7 @@ async def test_bad_input_shows_a_message_and_writes_nothing(user: User, email, n
     await fill_form(user, email, name, years)
     user.find(marker="create-user").click()
     await user.should_see(message, retries=50)
-    assert (await lab.count_rows())["users"] == 0
+    assert (await lab.count_rows()).users == 0
 
 
 async def test_duplicate_email_is_refused_clearly(user: User) -> None:
@@ -46,7 +46,7 @@ async def test_duplicate_email_is_refused_clearly(user: User) -> None:
     await fill_form(user, "ADA@example.org", "Another Ada")
     user.find(marker="create-user").click()
     await user.should_see("A user with email ada@example.org already exists", retries=50)
-    assert (await lab.count_rows())["users"] == 1
+    assert (await lab.count_rows()).users == 1
 
 
 async def test_delete_shows_what_the_cascade_removed(user: User) -> None:
@@ -60,7 +60,7 @@ async def test_delete_shows_what_the_cascade_removed(user: User) -> None:
     user.find(marker="delete-confirm").click()
     await user.should_see("the cascade removed 3 assessment(s) and 2 score(s)", retries=50)
     rows = await lab.count_rows()
-    assert (rows["users"], rows["assessments"], rows["air_scores"]) == (0, 0, 0)
+    assert (rows.users, rows.assessments, rows.air_scores) == (0, 0, 0)
 
 
 async def test_reset_needs_confirmation_then_empties_the_database(user: User) -> None:
@@ -69,10 +69,10 @@ async def test_reset_needs_confirmation_then_empties_the_database(user: User) ->
     await user.open("/models")
     user.find(marker="reset-open").click()
     await user.should_see("recreate the schema?")
-    assert (await lab.count_rows())["users"] == 5  # opening the dialog changed nothing
+    assert (await lab.count_rows()).users == 5  # opening the dialog changed nothing
     user.find(marker="reset-confirm").click()
     await user.should_see("Database reset", retries=50)
-    assert (await lab.count_rows())["users"] == 0
+    assert (await lab.count_rows()).users == 0
 
 
 async def test_page_shows_model_source_and_er_diagram(user: User) -> None:

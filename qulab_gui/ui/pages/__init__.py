@@ -3,4 +3,4 @@
 
 def register() -> None:
     # Imported here, not at module level, so the `user` test fixture gets fresh pages every test.
-    from . import caching, connectivity, home, models, outbox, repository  # noqa: F401
+    from . import caching, connectivity, home, models, nplus1, outbox  # noqa: F401

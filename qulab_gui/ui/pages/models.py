@@ -70,8 +70,8 @@ async def models_page() -> None:
 
     async def refresh() -> None:
         rows = await lab.count_rows()
-        counts.text = (f"{rows['users']:,} users · {rows['assessments']:,} assessments · "
-                       f"{rows['air_scores']:,} scores · {rows['domain_events']:,} events")
+        counts.text = (f"{rows.users:,} users · {rows.assessments:,} assessments · "
+                       f"{rows.air_scores:,} scores · {rows.domain_events:,} events")
         table.rows = [
             {"id": u.id, "email": u.email, "name": u.name, "education_level": u.education_level,
              "occupation": OCCUPATIONS.get(u.occupation_code, (u.occupation_code,))[0],

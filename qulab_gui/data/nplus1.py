@@ -90,7 +90,7 @@ def loaders_source() -> str:
     try:
         return "\n\n".join(inspect.getsource(loader) for loader in LOADERS.values())
     except OSError:  # a frozen build without the .py files
-        return "# the source is not included in this build: see qulab_gui/data/loading.py"
+        return "# the source is not included in this build: see qulab_gui/data/nplus1.py"
 
 
 # -- measuring ------------------------------------------------------------------------------------

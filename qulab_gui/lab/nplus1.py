@@ -4,20 +4,20 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from qulab_gui.data import loading, samples
-from qulab_gui.data.loading import LoadResult
+from qulab_gui.data import nplus1, samples
+from qulab_gui.data.nplus1 import LoadResult
 from qulab_gui.data.repositories import UserRepository
 
-if TYPE_CHECKING:
-    from .core import Lab
+from .context import LabContext
+from .results import FormValue, OnResult, Progress
 
 RUN = "The N+1 measurement"  # one run or sweep at a time
 
 
-class RepositoryLab:
-    def __init__(self, lab: Lab) -> None:
+class NPlus1Lab:
+    def __init__(self, lab: LabContext) -> None:
         self.lab = lab
         self._sweep: asyncio.Task[Any] | None = None  # the task running a sweep, for stop()
         self._stopping = False
@@ -31,17 +31,18 @@ class RepositoryLab:
     def sweeping(self) -> bool:
         return self._sweep is not None
 
-    async def add_sample_scores(self, per_user: int, progress: Any = None) -> int:
+    async def add_sample_scores(self, per_user: int, progress: Progress | None = None) -> int:
         async with self.lab.sample_session() as session:
             return await samples.add_scores(session, per_user, progress=progress)
 
-    async def measure(self, strategies: Sequence[str], n: Any, on_result: Any = None) -> list[LoadResult]:
+    async def measure(self, strategies: Sequence[str], n: FormValue,
+                      on_result: OnResult | None = None) -> list[LoadResult]:
         """Load the first N users with each strategy; `on_result` sees every result as it completes."""
         async with self.lab.exclusive(RUN):
             n = await self._checked_n(n)
             return await self._run_plan([(strategy, n) for strategy in strategies], on_result)
 
-    async def sweep(self, up_to: Any, on_result: Any = None) -> list[LoadResult]:
+    async def sweep(self, up_to: FormValue, on_result: OnResult | None = None) -> list[LoadResult]:
         """Lazy, selectin and joined at N = 10, 50, 100, 500, ... up to `up_to`, point by point."""
         async with self.lab.exclusive(RUN):
             up_to = await self._checked_n(up_to)
@@ -54,7 +55,7 @@ class RepositoryLab:
 
             self._sweep, self.stopped = asyncio.current_task(), False
             try:
-                return await self._run_plan(loading.sweep_plan(up_to), collect)
+                return await self._run_plan(nplus1.sweep_plan(up_to), collect)
             except asyncio.CancelledError:
                 # stop() cancelled us: the off-loop runner then stops its worker after the current run.
                 task = asyncio.current_task()
@@ -74,13 +75,13 @@ class RepositoryLab:
         self._sweep.cancel()
         return True
 
-    async def _checked_n(self, n: Any) -> int:
+    async def _checked_n(self, n: FormValue) -> int:
         async with self.lab.session() as session:
-            return loading.check_n(n, await UserRepository(session).count())
+            return nplus1.check_n(n, await UserRepository(session).count())
 
-    async def _run_plan(self, plan: list[tuple[str, int]], on_result: Any) -> list[LoadResult]:
+    async def _run_plan(self, plan: list[tuple[str, int]], on_result: OnResult | None) -> list[LoadResult]:
         lab = self.lab
-        if loading.needs_app_engine(lab.settings.database_url):
+        if nplus1.needs_app_engine(lab.settings.database_url):
             assert lab.sessions is not None and lab.recorder is not None
-            return await loading.run_plan(lab.sessions, lab.recorder, plan, on_result)
-        return await loading.run_plan_off_loop(lab.settings.database_url, plan, on_result, lab.latency)
+            return await nplus1.run_plan(lab.sessions, lab.recorder, plan, on_result)
+        return await nplus1.run_plan_off_loop(lab.settings.database_url, plan, on_result, lab.latency)

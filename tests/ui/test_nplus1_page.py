@@ -3,6 +3,7 @@
 from nicegui import ui
 from nicegui.testing import User
 
+from tests.conftest import until
 from tests.ui.conftest import lab_ready
 
 
@@ -118,20 +119,17 @@ async def test_add_sample_users_then_scores_with_progress(user: User) -> None:
     await user.should_see("Added 80 scores.", retries=100)
     await user.should_see("40 users · 120 assessments · 120 scores (≈ 3.0 per user)")
     assert user.find(marker="data-progress").elements.pop().value == 1
-    assert (await lab.count_rows())["air_scores"] == 120
+    assert (await lab.count_rows()).air_scores == 120
 
 
 async def test_stop_ends_a_running_sweep_and_keeps_its_points(user: User) -> None:
-    import asyncio
 
     lab = await seeded(300, scores=1)
     await user.open("/repository")
     await user.should_see("Run sweep up to N = 300", retries=50)  # N defaults to every user there is
     user.find(marker="run-sweep").click()
-    for _ in range(200):  # until the first point is drawn
-        if any(series["data"] for series in chart(user, "sweep-statements").options["series"]):
-            break
-        await asyncio.sleep(0.05)
+    await until(lambda: any(series["data"] for series in chart(user, "sweep-statements").options["series"]),
+                10, message="the first point of the sweep")
     await user.should_see(marker="stop-sweep", retries=50)
     user.find(marker="stop-sweep").click()
     await user.should_see("Sweep stopped after", retries=100)
@@ -141,19 +139,12 @@ async def test_stop_ends_a_running_sweep_and_keeps_its_points(user: User) -> Non
 
 
 async def test_a_closed_tab_stops_its_sweep(user: User) -> None:
-    import asyncio
 
     lab = await seeded(300, scores=1)
     await user.open("/repository")
     await user.should_see("Run sweep up to N = 300", retries=50)
     user.find(marker="run-sweep").click()
-    for _ in range(200):
-        if lab.nplus1.sweeping:
-            break
-        await asyncio.sleep(0.01)
+    await until(lambda: lab.nplus1.sweeping, message="the sweep to start")
     user.client.delete()  # what NiceGUI does once a closed tab's reconnect timeout has passed
-    for _ in range(200):
-        if not lab.nplus1.running:
-            break
-        await asyncio.sleep(0.05)
-    assert not lab.nplus1.running and lab.nplus1.stopped
+    await until(lambda: not lab.nplus1.running, 10, message="the sweep to stop")
+    assert lab.nplus1.stopped

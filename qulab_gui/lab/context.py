@@ -1,0 +1,35 @@
+"""What a lab section needs from the `Lab` it belongs to, as a Protocol.
+
+The sections (nplus1.py, caching.py) type against this instead of importing `core.Lab`, so the
+dependency runs one way: core builds the sections, the sections know only this interface.
+"""
+
+from __future__ import annotations
+
+from contextlib import AbstractAsyncContextManager
+from typing import Protocol
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from qulab_gui.data.database import StatementRecorder
+from qulab_gui.data.redis_client import RedisConnection
+from qulab_gui.settings import Settings
+
+
+class LabContext(Protocol):
+    settings: Settings
+    sessions: async_sessionmaker[AsyncSession] | None  # None until start() has run
+    recorder: StatementRecorder | None
+    redis: RedisConnection | None
+
+    async def ready(self) -> None: ...
+
+    def session(self) -> AbstractAsyncContextManager[AsyncSession]: ...
+
+    def sample_session(self) -> AbstractAsyncContextManager[AsyncSession]: ...
+
+    def exclusive(self, name: str) -> AbstractAsyncContextManager[None]: ...
+
+    def is_busy(self, name: str) -> bool: ...
+
+    async def refresh_status(self) -> dict[str, bool | None]: ...

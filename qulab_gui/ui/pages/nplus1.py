@@ -1,0 +1,299 @@
+"""Lab 3 · Repository & N+1: one question asked four ways, every statement counted by the engine.
+
+Built from sections (sample data, one run, the sweep); each returns what the page refreshes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from nicegui import ui
+
+from qulab_gui.lab import (
+    COMPONENTS,
+    SELECTIN_CHUNK,
+    STRATEGIES,
+    SWEEP_SIZES,
+    SWEPT,
+    Lab,
+    LoadResult,
+    ValidationError,
+    current_lab,
+    loaders_source,
+)
+from qulab_gui.ui.charts import chart, clear_chart, value_axis
+from qulab_gui.ui.frame import Refresh, busy, frame, lab_started, notify_error, section, table_column
+from qulab_gui.ui.latency_knob import latency_knob
+
+TITLE = "3 · Repository & N+1"
+COLORS = {"lazy": "#c62828", "selectin": "#2e7d32", "joined": "#1565c0", "raise": "#6d4c41"}
+RESULT_COLUMNS = [
+    table_column("strategy", "Strategy"), table_column("statements", "Statements", align="right"),
+    table_column("theory", "Theory says", align="right"), table_column("ms", "Time (ms)", align="right"),
+    table_column("rows", "Rows fetched", align="right"), table_column("per_user", "Rows per user", align="right"),
+    table_column("per_user_theory", "… because"),
+    table_column("loaded", "Loaded (users / scores / assessments)"),
+]
+SHAPE_COLUMNS = [table_column("count", "Ran", align="right"),
+                 table_column("sql", "Statement shape (literals and IN-lists folded)")]
+
+
+def plural(count: int, noun: str) -> str:
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
+
+
+def result_row(result: LoadResult) -> dict[str, Any]:
+    return {
+        "strategy": result.label, "statements": result.statements,
+        "theory": f"{result.expected:,} {'✓' if result.matches_theory else '✗'}",
+        "ms": round(result.elapsed_s * 1000, 1), "rows": result.rows_fetched,
+        "per_user": round(result.rows_per_user, 1), "per_user_theory": rows_explained(result),
+        "loaded": "stopped by the guard" if result.error else
+        f"{result.users:,} / {result.scores:,} / {result.assessments:,}",
+    }
+
+
+def rows_explained(result: LoadResult) -> str:
+    """Why a strategy fetched that many rows per user: joined multiplies the two collections."""
+    if result.error or not result.users:
+        return ""
+    scores, assessments = result.scores / result.users, result.assessments / result.users
+    if result.strategy == "joined":
+        return f"scores × assessments = {scores:g} × {assessments:g}"
+    return f"1 + scores + assessments = 1 + {scores:g} + {assessments:g}"
+
+
+def bar_chart() -> ui.echart:
+    label = {"show": True, "position": "top"}
+    return chart("Statements and time per strategy", x_axis={"type": "category", "data": []},
+                 y_axis=[{"type": "value", "name": "statements", "minInterval": 1},
+                         {"type": "value", "name": "time (ms)"}],
+                 series=[{"name": "statements", "type": "bar", "data": [], "label": label},
+                         {"name": "time (ms)", "type": "bar", "yAxisIndex": 1, "data": [], "label": label}],
+                 bottom=32).classes("w-full h-80")
+
+
+def sweep_chart(title: str, y_name: str) -> ui.echart:
+    return chart(title, x_axis=value_axis("N (users)"), y_axis={"type": "value", "name": y_name},
+                 series=[{"name": strategy, "type": "line", "color": COLORS[strategy], "data": []}
+                         for strategy in SWEPT], right=24).classes("flex-1 min-w-[360px] h-80")
+
+
+def show_details(container: ui.column, results: list[LoadResult]) -> None:
+    """Per strategy, the 'similar queries' view of a debug toolbar and the first statements verbatim."""
+    container.clear()
+    with container:
+        for result in results:
+            title = f"{result.label}: {plural(result.statements, 'statement')}, {len(result.shapes)} distinct"
+            with ui.expansion(title, icon="manage_search").classes("w-full").mark(f"details-{result.strategy}"):
+                ui.table(rows=[{"count": count, "sql": shape} for shape, count in result.shapes],
+                         columns=SHAPE_COLUMNS, row_key="sql").props("dense flat wrap-cells").classes("w-full")
+                ui.label(f"The first {len(result.first_statements)} statements, verbatim").classes("text-grey-8")
+                for sql in result.first_statements:
+                    ui.code(sql, language="sql").classes("w-full text-xs")
+
+
+def data_section(lab: Lab, on_users: Callable[[int], None]) -> Refresh:
+    """Add sample users and scores; returns the refresh of the row counts (which tells `on_users` too)."""
+    with section("Sample data", f"Users with {len(COMPONENTS)} assessments each and scores computed from them."):
+        counts = ui.label().classes("text-body1").mark("data-counts")
+        with ui.row().classes("items-end gap-4"):
+            new_users = ui.number("Users", value=1000, min=1, max=20000, format="%d") \
+                .props("outlined dense").classes("w-28").mark("new-users")
+            per_user = ui.number("Scores per user", value=5, min=1, max=50, format="%d") \
+                .props("outlined dense").classes("w-32").mark("scores-per-user")
+            buttons = [ui.button("Add sample users", icon="group_add", on_click=lambda: add_users()).mark("add-users"),
+                       ui.button("Add sample scores", icon="add_chart", on_click=lambda: add_scores())
+                       .mark("add-scores")]
+        progress = ui.linear_progress(value=0, show_value=False).props("size=12px rounded").mark("data-progress")
+        status = ui.label().mark("data-status")
+
+    async def refresh() -> None:
+        rows = await lab.count_rows()
+        users, scores = rows.users, rows.air_scores
+        on_users(users)
+        counts.text = (f"{users:,} users · {rows.assessments:,} assessments · {scores:,} scores"
+                       + (f" (≈ {scores / users:.1f} per user)" if users else ": add sample users to begin"))
+
+    def on_progress(done: int, total: int) -> None:
+        progress.value = done / total
+        status.text = f"{done:,} of {total:,} users…"
+
+    async def add(action: Callable[[], Awaitable[str]]) -> None:
+        progress.value = 0
+        status.text = "Working…"
+        with busy(*buttons):
+            try:
+                status.text = await action()
+            except ValueError as problem:  # ValidationError included
+                status.text = ""
+                notify_error(str(problem))
+        await refresh()
+
+    async def add_users() -> None:
+        async def action() -> str:
+            count = int(new_users.value or 0)
+            await lab.load_samples(count, int(per_user.value or 0), progress=on_progress)
+            return f"Added {count:,} users with {int(per_user.value)} score(s) each."
+        await add(action)
+
+    async def add_scores() -> None:
+        async def action() -> str:
+            added = await lab.nplus1.add_sample_scores(int(per_user.value or 0), progress=on_progress)
+            return f"Added {added:,} scores." if added else "No users yet: add sample users first."
+        await add(action)
+
+    return refresh
+
+
+def run_section(lab: Lab) -> tuple[ui.number, ui.row]:
+    """One strategy or all four at one N; returns the N input and the 'measuring…' indicator."""
+    latest: dict[str, LoadResult] = {}
+    with section("Load the first N users", "Run one strategy or all four on the same N and compare."):
+        with ui.row().classes("items-end gap-4"):
+            n_input = ui.number("N (users)", value=None, min=1, format="%d").props("outlined dense") \
+                .classes("w-32").mark("n")
+            strategy = ui.toggle({key: key for key in STRATEGIES}, value="lazy").mark("strategy")
+            ui.button("Run", icon="play_arrow", on_click=lambda: run([strategy.value])).mark("run-one")
+            ui.button("Run all four", icon="playlist_play", on_click=lambda: run(list(STRATEGIES))) \
+                .props("outline").mark("run-all")
+            with ui.row().classes("items-center gap-2") as running:
+                ui.spinner(size="sm")
+                ui.label("measuring…").classes("text-grey-8")
+        run_status = ui.label().mark("run-status")
+        guard_error = ui.label().classes("text-negative font-mono").mark("guard-error")
+        table = ui.table(rows=[], columns=RESULT_COLUMNS, row_key="strategy").classes("w-full") \
+            .props("dense wrap-cells").mark("results-table")
+        ui.label("Rows fetched: lazy and selectin read each user, score and assessment once, so rows per "
+                 "user = 1 + scores + assessments. joined reads one row per (score, assessment) pair of a "
+                 "user: rows per user = scores × assessments. So with few scores joined fetches fewer rows than "
+                 "lazy, with many it fetches more, and it grows as the product: compare the two columns "
+                 "above.").classes("text-body2 text-grey-8").mark("rows-explained")
+        bars = bar_chart().mark("bar-chart")
+        details = ui.column().classes("w-full gap-1")
+        with ui.expansion("The four loaders (qulab_gui/data/nplus1.py)", icon="code").classes("w-full"):
+            ui.code(loaders_source(), language="python").classes("w-full text-xs")
+
+    def show_result(result: LoadResult) -> None:
+        if any(previous.n != result.n for previous in latest.values()):
+            latest.clear()  # compare strategies at one N only
+        latest[result.strategy] = result
+        results = [latest[key] for key in STRATEGIES if key in latest]
+        table.rows = [result_row(r) for r in results]
+        bars.options["xAxis"]["data"] = [r.strategy for r in results]
+        bars.options["series"][0]["data"] = [r.statements for r in results]
+        bars.options["series"][1]["data"] = [round(r.elapsed_s * 1000, 1) for r in results]
+        bars.update()
+        guard = latest.get("raise")
+        guard_error.text = f'raiseload("*") stopped the loop at its first lazy load: {guard.error}' if guard else ""
+        show_details(details, results)
+
+    async def run(strategies: list[str]) -> None:
+        try:
+            results = await lab.nplus1.measure(strategies, n_input.value, on_result=show_result)
+        except ValidationError as problem:
+            notify_error(str(problem))
+        else:
+            kinds = "strategy" if len(results) == 1 else "strategies"
+            run_status.text = f"Measured {len(results)} {kinds} for N = {results[0].n:,}."
+
+    return n_input, running
+
+
+def sweep_section(lab: Lab, n_input: ui.number, running: ui.row) -> Callable[[], None]:
+    """Lazy, selectin and joined over growing N; returns the refresh that shows whether a run holds the lab."""
+    sizes = ", ".join(f"{size:,}" for size in SWEEP_SIZES[:5])
+    with section("Scale sweep", f"Lazy, selectin and joined at N = {sizes}, … up to N; each point is drawn "
+                 "as soon as it is measured. Lazy grows with N, "
+                 f"selectin by one step per {SELECTIN_CHUNK}, joined stays 1."):
+        with ui.row().classes("items-center gap-4"):
+            sweep_button = ui.button(icon="show_chart", on_click=lambda: sweep()).mark("run-sweep") \
+                .bind_text_from(n_input, "value", backward=lambda n: f"Run sweep up to N = {int(n):,}"
+                                if n else "Run sweep up to N (set above)")
+            stop_button = ui.button("Stop", icon="stop", color="negative", on_click=lambda: lab.nplus1.stop()) \
+                .props("outline").mark("stop-sweep")
+            sweep_status = ui.label().mark("sweep-status")
+            ui.space()
+            ui.switch("Log scale", on_change=lambda e: log_scale(e.value)).mark("log-scale") \
+                .tooltip("Selectin's steps and joined's single statement next to lazy's thousands")
+        with ui.row().classes("w-full gap-4"):
+            charts = (sweep_chart("Statements against N", "statements").mark("sweep-statements"),
+                      sweep_chart("Time against N", "milliseconds").mark("sweep-time"))
+    own_sweep = False  # this page's sweep: stopped when its tab goes away for good
+
+    def log_scale(on: bool) -> None:
+        for each in charts:
+            each.options["yAxis"]["type"] = "log" if on else "value"
+            each.update()
+
+    async def sweep() -> None:
+        nonlocal own_sweep
+        started = False
+
+        def on_point(result: LoadResult) -> None:
+            nonlocal started
+            if not started:  # clear the previous sweep only once this one really runs
+                started = True
+                for each in charts:
+                    clear_chart(each)
+            index = SWEPT.index(result.strategy)
+            charts[0].options["series"][index]["data"].append([result.n, result.statements])
+            charts[1].options["series"][index]["data"].append([result.n, round(result.elapsed_s * 1000, 1)])
+            for each in charts:
+                each.update()
+            sweep_status.text = f"N = {result.n:,}: {result.strategy} ran {plural(result.statements, 'statement')} " \
+                                f"in {result.elapsed_s * 1000:,.0f} ms"
+
+        own_sweep = True
+        try:
+            results = await lab.nplus1.sweep(n_input.value, on_result=on_point)
+        except ValidationError as problem:
+            notify_error(str(problem))
+        else:
+            last = f" up to N = {results[-1].n:,}" if results else ""
+            sweep_status.text = f"Sweep finished: {len(results)} runs{last}." if not lab.nplus1.stopped else \
+                f"Sweep stopped after {len(results)} runs{last}."
+        finally:
+            own_sweep = False
+
+    def stop_own_sweep() -> None:
+        if own_sweep:
+            lab.nplus1.stop()
+
+    def show_running() -> None:  # also while another tab's run holds the lab
+        running.visible = lab.nplus1.running
+        stop_button.visible = lab.nplus1.sweeping
+        sweep_button.set_enabled(not lab.nplus1.running)
+
+    ui.context.client.on_delete(stop_own_sweep)  # the tab is gone for good, not just reconnecting
+    return show_running
+
+
+def follow_users(n_input: ui.number) -> Callable[[int], None]:
+    """Keep N at min(1000, users) while it is the page's own choice; a number the user typed stays."""
+    chosen: float | None = None
+
+    def follow(users: int) -> None:
+        nonlocal chosen
+        if users and (n_input.value is None or n_input.value > users or n_input.value == chosen):
+            chosen = n_input.value = min(1000, users)
+
+    return follow
+
+
+@ui.page("/repository")
+async def nplus1_page() -> None:
+    lab = current_lab()
+    if not await lab_started(TITLE):
+        return
+    with frame(TITLE, "List the first N users with all their scores and assessments: "
+               "the statements are counted by the engine, not estimated."):
+        latency_knob(lab)
+        refresh_counts = data_section(lab, lambda users: follow(users))
+        n_input, running = run_section(lab)
+        follow = follow_users(n_input)
+        show_running = sweep_section(lab, n_input, running)
+    show_running()
+    ui.timer(0.25, show_running)
+    await refresh_counts()
