@@ -93,9 +93,9 @@ async def models_page() -> None:
             error.text = str(problem)
             notify_error(str(problem))
             return
-        ui.notify(f"Created {user.email}", type="positive")
         email.value = name.value = ""
-        await refresh()
+        await refresh()  # the table first, then the message a reader (or a test) takes as "done"
+        ui.notify(f"Created {user.email}", type="positive")
 
     def confirm_delete() -> None:
         if table.selected:
@@ -109,18 +109,20 @@ async def models_page() -> None:
         try:
             result = await lab.delete_user(table.selected[0]["id"])
         except ValidationError as problem:
+            table.selected = []
+            await refresh()
             notify_error(str(problem))
-        else:
-            deleted.text = (f"Deleted {result.email}: the cascade removed {result.assessments} assessment(s) "
-                            f"and {result.scores} score(s).")
+            return
         table.selected = []
         await refresh()
+        deleted.text = (f"Deleted {result.email}: the cascade removed {result.assessments} assessment(s) "
+                        f"and {result.scores} score(s).")
 
     async def reset() -> None:
         reset_dialog.close()
         await lab.reset_database()
-        ui.notify("Database reset: schema recreated from the migrations", type="warning")
         await refresh()
+        ui.notify("Database reset: schema recreated from the migrations", type="warning")
 
     await refresh()
     ui.timer(5.0, refresh)
