@@ -92,9 +92,9 @@ class OutboxLab:
         if not self._started():
             return
         assert self.consumer is not None and self.lab.redis is not None
-        try:
+        try:  # a broker that went away is absorbed by the consumer itself (backoff, one log line)
             await self.consumer.poll(block_ms=None if self.lab.redis.is_fake else CONSUME_BLOCK_MS)
-        except (RedisError, OSError) as error:  # Redis went away: the next tick tries again
+        except (RedisError, OSError) as error:  # anything else: the next tick tries again
             log.warning("outbox consumer: %s", error)
 
     async def publish_now(self) -> TickResult:
