@@ -2,9 +2,9 @@
 
 The outbox delivers at least once, so a consumer must be idempotent. This one remembers every
 event id it has applied (a Redis set) and updates its projection, each user's latest AIR score
-as seen downstream, in the same Lua script that records the id and acknowledges the entry:
-the three happen together or not at all, so a redelivered or republished event is counted as a
-duplicate and has no effect.
+as seen downstream, in the same Lua script that records the id and acknowledges the entry (one
+call per batch read): the three happen together or not at all, so a redelivered or republished
+event is counted as a duplicate and has no effect.
 
 Entries delivered to this consumer but not acknowledged (it died mid-batch) stay in the group's
 pending entries list; on start it reads those first (`XREADGROUP … 0`), then new ones (`>`).
@@ -39,21 +39,29 @@ RECONNECT_BASE_S = 0.25
 RECONNECT_MAX_S = 3.0
 
 # KEYS: seen ids, latest score per user, its occurred_at per user, counters, the stream
-# ARGV: group, entry id, event id, user id ('' if the event carries no score), score, occurred_at
+# ARGV: group, then 5 per entry: entry id, event id, user id ('' if the event carries no score), score,
+# occurred_at. One call per batch: every entry is recorded, projected and acknowledged, or none is.
 APPLY = """
-if redis.call('SADD', KEYS[1], ARGV[3]) == 0 then
-  redis.call('HINCRBY', KEYS[4], 'duplicates', 1)
-else
-  redis.call('HINCRBY', KEYS[4], 'applied', 1)
-  if ARGV[4] ~= '' then
-    local seen_at = redis.call('HGET', KEYS[3], ARGV[4])
-    if (not seen_at) or seen_at < ARGV[6] then
-      redis.call('HSET', KEYS[2], ARGV[4], ARGV[5])
-      redis.call('HSET', KEYS[3], ARGV[4], ARGV[6])
+local applied, duplicates = 0, 0
+for i = 2, #ARGV, 5 do
+  local entry_id, event_id, user_id, score, occurred_at = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4]
+  if redis.call('SADD', KEYS[1], event_id) == 0 then
+    duplicates = duplicates + 1
+  else
+    applied = applied + 1
+    if user_id ~= '' then
+      local seen_at = redis.call('HGET', KEYS[3], user_id)
+      if (not seen_at) or seen_at < occurred_at then
+        redis.call('HSET', KEYS[2], user_id, score)
+        redis.call('HSET', KEYS[3], user_id, occurred_at)
+      end
     end
   end
+  redis.call('XACK', KEYS[5], ARGV[1], entry_id)
 end
-return redis.call('XACK', KEYS[5], ARGV[1], ARGV[2])
+if applied > 0 then redis.call('HINCRBY', KEYS[4], 'applied', applied) end
+if duplicates > 0 then redis.call('HINCRBY', KEYS[4], 'duplicates', duplicates) end
+return applied
 """
 
 
@@ -148,10 +156,9 @@ class ProjectionConsumer:
         if not entries:
             self._backlog = False
             entries = await self._read(">", block_ms)
-        async with self.redis.pipeline(transaction=False) as pipe:
-            for entry_id, fields in entries:
-                await self._apply(keys=self.keys, args=[self.group, entry_id, *_projection_args(fields)], client=pipe)
-            await pipe.execute()
+        if entries:
+            await self._apply(keys=self.keys, args=[self.group, *(arg for entry_id, fields in entries
+                                                                   for arg in (entry_id, *_projection_args(fields)))])
         self.delivered += len(entries)
         return len(entries)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -34,6 +35,8 @@ PUBLISH_INTERVAL_S = 0.5  # the publisher's default timer interval
 MAX_BATCHES_PER_TICK = 20  # a backlog drains within a tick, yet a tick stays bounded
 CONSUME_INTERVAL_S = 0.25
 CONSUME_BLOCK_MS = 200  # real Redis: wait this long inside XREADGROUP for new entries
+CONSUME_BATCH, FAKE_CONSUME_BATCH = 500, 100
+CONSUME_POLLS_PER_TICK = 5
 # The publisher's own client: a broker that hangs (CLIENT PAUSE, a stalled network) becomes a
 # transport failure after this long, and redis-py does not retry: the breaker decides when to try again.
 PUBLISH_TIMEOUT_S = 3.0
@@ -66,7 +69,9 @@ class OutboxLab:
         self.publisher = OutboxPublisher(lab.sessions, publish_client, name=f"app:{default_name()}",
                                          config=self.config, faults=self.faults)
         # Its own connection: a blocking XREADGROUP must not hold up the publisher's commands.
-        self.consumer = ProjectionConsumer(lab.redis.new_client(timeout_s=BLOCKING_READ_TIMEOUT_S))
+        # fakeredis runs each script inside the event loop: smaller batches keep the pages responsive
+        self.consumer = ProjectionConsumer(lab.redis.new_client(timeout_s=BLOCKING_READ_TIMEOUT_S),
+                                           batch=FAKE_CONSUME_BATCH if lab.redis.is_fake else CONSUME_BATCH)
 
     async def stop(self) -> None:
         for timer in self._timers.values():
@@ -93,7 +98,10 @@ class OutboxLab:
             return
         assert self.consumer is not None and self.lab.redis is not None
         try:  # a broker that went away is absorbed by the consumer itself (backoff, one log line)
-            await self.consumer.poll(block_ms=None if self.lab.redis.is_fake else CONSUME_BLOCK_MS)
+            for _ in range(CONSUME_POLLS_PER_TICK):  # a backlog is caught up in a few ticks, not hundreds
+                if not await self.consumer.poll(block_ms=None if self.lab.redis.is_fake else CONSUME_BLOCK_MS):
+                    break
+                await asyncio.sleep(0)  # between batches the publisher and the pages get their turn
         except (RedisError, OSError) as error:  # anything else: the next tick tries again
             log.warning("outbox consumer: %s", error)
 

@@ -30,19 +30,22 @@ from .config import ClaimedEvent
 TRY_LATER_PREFIXES = ("BUSY", "LOADING", "MASTERDOWN", "TRYAGAIN", "OOM", "READONLY", "CLUSTERDOWN")
 POISON_ID = "0-0"  # XADD refuses it ("must be greater than 0-0"): how the poison switch gets a real rejection
 
-# KEYS[1]: the stream. ARGV, per entry: aggregate, XADD id ('*'), number of field/value items, the items.
+# KEYS[1]: the stream. ARGV, 7 per entry: the XADD id ('*'), then the values of the contract's fields
+# (ClaimedEvent.stream_fields(), in that order).
 # Returns per entry 'ok:<entry id>', 'error:<the broker's message>' or 'held'.
+# (Field names live in the script and ARGV is read as few times as possible: on fakeredis every
+# ARGV access and every redis.pcall is a call into Python.)
 PUBLISH = """
-local results, rejected, i = {}, {}, 1
-while i <= #ARGV do
-  local aggregate, id, count = ARGV[i], ARGV[i + 1], tonumber(ARGV[i + 2])
-  local command = {'XADD', KEYS[1], id}
-  for j = i + 3, i + 2 + count do command[#command + 1] = ARGV[j] end
-  i = i + 3 + count
+local results, rejected, stream = {}, {}, KEYS[1]
+for i = 1, #ARGV, 7 do
+  local aggregate_type, aggregate_id = ARGV[i + 3], ARGV[i + 4]
+  local aggregate = aggregate_type .. '/' .. aggregate_id
   if rejected[aggregate] then
     results[#results + 1] = 'held'
   else
-    local reply = redis.pcall(unpack(command))
+    local reply = redis.pcall('XADD', stream, ARGV[i], 'event_id', ARGV[i + 1], 'event_type', ARGV[i + 2],
+      'aggregate_type', aggregate_type, 'aggregate_id', aggregate_id, 'payload', ARGV[i + 5],
+      'occurred_at', ARGV[i + 6])
     if type(reply) == 'table' and reply.err then
       rejected[aggregate] = true
       results[#results + 1] = 'error:' .. tostring(reply.err)
@@ -98,8 +101,7 @@ class PublishOutcome:
 def script_args(batch: Iterable[ClaimedEvent], poison: set[str]) -> list[str]:
     args: list[str] = []
     for event in batch:
-        items = [item for pair in event.stream_fields().items() for item in pair]
-        args += [event.aggregate, POISON_ID if event.id in poison else "*", str(len(items)), *items]
+        args += [POISON_ID if event.id in poison else "*", *event.stream_fields().values()]
     return args
 
 
