@@ -1,27 +1,24 @@
-"""What the outage tests share: a private redis-server per test, a producer committing events at a
-steady rate throughout, and the checks that nothing was lost, charged, dead-lettered or reordered."""
+"""What the outage tests share: a private redis-server per test, the benchmark's producer (events at
+a steady rate throughout), and the checks that nothing was lost, charged, dead-lettered or reordered."""
 
 from __future__ import annotations
 
 import asyncio
-import time
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 
+from qulab_gui.bench.outbox_outage import not_published
 from qulab_gui.bench.redis_server import RedisServer, available
 from qulab_gui.data.consumer import ProjectionConsumer
-from qulab_gui.data.models import DomainEvent, new_id, utcnow
-from qulab_gui.data.outbox import EVENTS, STREAM
-from qulab_gui.data.score_calculation import AGGREGATE_TYPE, EVENT_TYPE
+from qulab_gui.data.models import DomainEvent
+from qulab_gui.data.outbox import STREAM
 from tests.conftest import until
 from tests.data.test_outbox import assert_aggregate_order, statuses, stream_entries
 
-RATE = 50.0  # events committed per second, one per transaction, throughout every outage
-USERS = 20
 RECOVERY_S = 5.0  # the backlog is drained within this long of the broker answering again
 
 
@@ -35,38 +32,6 @@ def private_server(tmp_path: Path) -> Iterator[RedisServer]:
     broker.stop()
 
 
-class Producer:
-    """Commits score events for USERS users at RATE per second until stopped; remembers them."""
-
-    def __init__(self, sessions) -> None:
-        self.sessions = sessions
-        self.rows: list[dict] = []
-        self._stop = asyncio.Event()
-        self._task: asyncio.Task | None = None
-
-    def start(self) -> Producer:
-        self._task = asyncio.ensure_future(self._run())
-        return self
-
-    async def stop(self) -> list[dict]:
-        self._stop.set()
-        assert self._task is not None
-        await self._task
-        return self.rows
-
-    async def _run(self) -> None:
-        began = time.monotonic()
-        while not self._stop.is_set():
-            n = len(self.rows)
-            user = f"user-{n % USERS}"
-            row = {"id": new_id(), "event_type": EVENT_TYPE, "aggregate_type": AGGREGATE_TYPE, "aggregate_id": user,
-                   "occurred_at": utcnow(), "payload": {"user_id": user, "air_score": round(40 + n / 100, 2)}}
-            async with self.sessions() as session, session.begin():
-                await session.execute(insert(EVENTS), [row])
-            self.rows.append(row)
-            await asyncio.sleep(max(0.0, began + (n + 1) / RATE - time.monotonic()))
-
-
 async def restart(broker: RedisServer, down_s: float) -> None:
     """Stop the broker (SIGTERM by PID), keep it down for `down_s`, start it again with its data."""
     await asyncio.to_thread(broker.stop)
@@ -74,9 +39,7 @@ async def restart(broker: RedisServer, down_s: float) -> None:
     await asyncio.to_thread(broker.start)
 
 
-async def pending(sessions) -> int:
-    async with sessions() as session:
-        return await session.scalar(select(func.count()).where(DomainEvent.status != "published"))
+pending = not_published
 
 
 async def assert_nothing_lost_charged_or_reordered(sessions, redis, rows: list[dict], *,

@@ -19,6 +19,7 @@ from collections.abc import Awaitable, Callable, Iterator
 import pytest
 from redis.asyncio import Redis
 
+from qulab_gui.bench.outbox_outage import Producer, publish_timer
 from qulab_gui.bench.redis_server import RedisServer
 from qulab_gui.data.consumer import ProjectionConsumer
 from qulab_gui.data.outbox import OutboxPublisher, PublisherConfig
@@ -26,14 +27,11 @@ from qulab_gui.data.redis_client import BLOCKING_READ_TIMEOUT_S, client_options
 from qulab_gui.lab.outbox import (
     CONSUME_BLOCK_MS,
     CONSUME_INTERVAL_S,
-    MAX_BATCHES_PER_TICK,
-    PUBLISH_INTERVAL_S,
     PUBLISH_TIMEOUT_S,
 )
 from tests.conftest import until
 from tests.data.outage import (
     RECOVERY_S,
-    Producer,
     assert_consumer_caught_up,
     assert_nothing_lost_charged_or_reordered,
     pending,
@@ -71,10 +69,7 @@ class Timers:
         await self.consumer_client.aclose()
 
     async def _publish(self) -> None:
-        while not self._stop.is_set():
-            began = time.monotonic()
-            await self.publisher.drain(max_batches=MAX_BATCHES_PER_TICK)
-            await asyncio.sleep(max(0.0, PUBLISH_INTERVAL_S - (time.monotonic() - began)))
+        await publish_timer(self.publisher, self._stop)
 
     async def _consume(self) -> None:
         while not self._stop.is_set():

@@ -15,11 +15,11 @@ from collections.abc import Iterator
 import pytest
 from nicegui.testing import User
 
+from qulab_gui.bench.outbox_outage import Producer
 from qulab_gui.bench.redis_server import RedisServer
 from tests.conftest import until
 from tests.data.outage import (
     RECOVERY_S,
-    Producer,
     assert_consumer_caught_up,
     assert_nothing_lost_charged_or_reordered,
     pending,
