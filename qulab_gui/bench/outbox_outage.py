@@ -16,17 +16,15 @@ import asyncio
 import time
 from typing import Any
 
-from redis.asyncio import Redis
 from sqlalchemy import func, insert, select
 
 from qulab_gui.bench.context import BenchContext
 from qulab_gui.bench.redis_server import RedisServer, available
 from qulab_gui.data import database
 from qulab_gui.data.models import DomainEvent, EventStatus, new_id, utcnow
-from qulab_gui.data.outbox import EVENTS, OutboxPublisher
-from qulab_gui.data.redis_client import client_options
+from qulab_gui.data.outbox import EVENTS, OutboxPublisher, publisher_client
 from qulab_gui.data.score_calculation import AGGREGATE_TYPE, EVENT_TYPE
-from qulab_gui.lab.outbox import MAX_BATCHES_PER_TICK, PUBLISH_INTERVAL_S, PUBLISH_TIMEOUT_S
+from qulab_gui.lab.outbox import MAX_BATCHES_PER_TICK, PUBLISH_INTERVAL_S
 
 RATE = 50.0  # events per second, one per transaction
 USERS = 20
@@ -80,7 +78,7 @@ async def not_published(sessions) -> int:
 
 
 async def _through_outage(sessions, broker: RedisServer, outage_s: float) -> dict[str, Any]:
-    client = Redis.from_url(broker.url, **client_options(PUBLISH_TIMEOUT_S, fail_fast=True))
+    client = publisher_client(broker.url)
     publisher = OutboxPublisher(sessions, client, name="bench-outage", stream=STREAM)
     stop = asyncio.Event()
     timer = asyncio.ensure_future(publish_timer(publisher, stop))

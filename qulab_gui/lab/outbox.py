@@ -14,6 +14,7 @@ from qulab_gui.data.consumer import ConsumerState, ProjectionConsumer, stream_ta
 from qulab_gui.data.errors import SimulatedFailure, ValidationError, require_user
 from qulab_gui.data.models import DomainEvent
 from qulab_gui.data.outbox import (
+    PUBLISH_TIMEOUT_S,
     Faults,
     Outage,
     OutboxPublisher,
@@ -37,9 +38,6 @@ CONSUME_INTERVAL_S = 0.25
 CONSUME_BLOCK_MS = 200  # real Redis: wait this long inside XREADGROUP for new entries
 CONSUME_BATCH, FAKE_CONSUME_BATCH = 500, 100
 CONSUME_POLLS_PER_TICK = 5
-# The publisher's own client: a broker that hangs (CLIENT PAUSE, a stalled network) becomes a
-# transport failure after this long, and redis-py does not retry: the breaker decides when to try again.
-PUBLISH_TIMEOUT_S = 3.0
 
 
 class OutboxLab:

@@ -22,12 +22,11 @@ from redis.asyncio import Redis
 from qulab_gui.bench.outbox_outage import Producer, publish_timer
 from qulab_gui.bench.redis_server import RedisServer
 from qulab_gui.data.consumer import ProjectionConsumer
-from qulab_gui.data.outbox import OutboxPublisher, PublisherConfig
+from qulab_gui.data.outbox import OutboxPublisher, PublisherConfig, publisher_client
 from qulab_gui.data.redis_client import BLOCKING_READ_TIMEOUT_S, client_options
 from qulab_gui.lab.outbox import (
     CONSUME_BLOCK_MS,
     CONSUME_INTERVAL_S,
-    PUBLISH_TIMEOUT_S,
 )
 from tests.conftest import until
 from tests.data.outage import (
@@ -51,7 +50,7 @@ class Timers:
     """The app's publisher and consumer timers, each with the client the app gives it."""
 
     def __init__(self, sessions, url: str) -> None:
-        self.client = Redis.from_url(url, **client_options(PUBLISH_TIMEOUT_S, fail_fast=True))
+        self.client = publisher_client(url)
         self.consumer_client = Redis.from_url(url, **client_options(BLOCKING_READ_TIMEOUT_S))
         self.publisher = OutboxPublisher(sessions, self.client, name="app", config=PublisherConfig())
         self.consumer = ProjectionConsumer(self.consumer_client)
@@ -141,7 +140,7 @@ async def test_an_out_of_memory_reply_is_a_transport_failure_not_poison(sessions
     async with Redis.from_url(server.url, decode_responses=True) as admin:
         await admin.set("ballast", "x" * 100_000)
         await admin.config_set("maxmemory", "1")  # every write is refused with OOM from now on
-        client = Redis.from_url(server.url, **client_options(PUBLISH_TIMEOUT_S, fail_fast=True))
+        client = publisher_client(server.url)
         publisher = OutboxPublisher(sessions, client, name="p")
         result = await publisher.tick()
         assert result.transport_failed and "OOM" in result.error and result.retried == 0

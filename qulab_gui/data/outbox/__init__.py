@@ -9,14 +9,25 @@
 """
 
 from .breaker import BreakerState, CircuitBreaker, Outage
-from .broker import BrokerDown, TransportFailure, is_transport
-from .config import EVENTS, STREAM, ClaimedEvent, Faults, PublisherConfig, TickResult, backoff_s, default_name
+from .broker import BrokerDown, TransportFailure, is_transport, publisher_client
+from .config import (
+    EVENTS,
+    PUBLISH_TIMEOUT_S,
+    STREAM,
+    ClaimedEvent,
+    Faults,
+    PublisherConfig,
+    TickResult,
+    backoff_s,
+    default_name,
+)
 from .publisher import OutboxPublisher
 from .sql import claim, mark_published, oldest_pending_id, release, retry_failed
 from .stats import PublisherStats
 
 __all__ = [
-    "EVENTS", "STREAM", "BreakerState", "BrokerDown", "CircuitBreaker", "ClaimedEvent", "Faults", "Outage",
-    "OutboxPublisher", "PublisherConfig", "PublisherStats", "TickResult", "TransportFailure", "backoff_s",
-    "claim", "default_name", "is_transport", "mark_published", "oldest_pending_id", "release", "retry_failed",
+    "EVENTS", "PUBLISH_TIMEOUT_S", "STREAM", "BreakerState", "BrokerDown", "CircuitBreaker", "ClaimedEvent",
+    "Faults", "Outage", "OutboxPublisher", "PublisherConfig", "PublisherStats", "TickResult", "TransportFailure",
+    "backoff_s", "claim", "default_name", "is_transport", "mark_published", "oldest_pending_id", "publisher_client",
+    "release", "retry_failed",
 ]

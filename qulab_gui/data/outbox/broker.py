@@ -24,7 +24,8 @@ from redis.exceptions import RedisError, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from ..models import utcnow
-from .config import ClaimedEvent
+from ..redis_client import client_options
+from .config import PUBLISH_TIMEOUT_S, ClaimedEvent
 
 # Replies a server gives when it cannot take writes *now*: about the server, never about the entry.
 TRY_LATER_PREFIXES = ("BUSY", "LOADING", "MASTERDOWN", "TRYAGAIN", "OOM", "READONLY", "CLUSTERDOWN")
@@ -118,6 +119,11 @@ def read_results(batch: Sequence[ClaimedEvent], results: Sequence[str]) -> Publi
         else:
             outcome.poison.append((event, message))
     return outcome
+
+
+def publisher_client(url: str) -> Redis:
+    """A client for a publisher outside the app (relay, bench, tests): bounded replies, no retries."""
+    return Redis.from_url(url, **client_options(PUBLISH_TIMEOUT_S, fail_fast=True))
 
 
 class Broker:

@@ -13,6 +13,9 @@ from datetime import datetime
 from ..models import DomainEvent
 
 STREAM = "qulab:events"
+# The publisher's own client: a broker that hangs (CLIENT PAUSE, a stalled network) becomes a
+# transport failure after this long, and redis-py does not retry: the breaker decides when to try again.
+PUBLISH_TIMEOUT_S = 3.0
 EVENTS = DomainEvent.__table__  # the hot path uses Core statements: no ORM objects per event
 
 
