@@ -74,6 +74,8 @@ async def outbox_page() -> None:
                 with ui.row().classes("items-center gap-2"):
                     ui.label("Circuit breaker").classes("text-body2")
                     breaker_chip = ui.chip("closed", icon="power").props("dense").mark("outbox-breaker")
+                    with breaker_chip:
+                        breaker_tip = ui.tooltip("")
                 metrics = ui.label().classes("font-mono text-sm whitespace-pre-line").mark("outbox-metrics")
                 tick_result = ui.label().classes("text-body2").mark("outbox-tick-result")
 
@@ -138,9 +140,9 @@ async def outbox_page() -> None:
         running.value = lab.outbox.running
         breaker_chip.text = status["breaker"].replace("_", "-")
         breaker_chip.props(f"color={BREAKER_COLORS[status['breaker']]}")
-        breaker_chip.tooltip(f"open since {status['breaker_since']}, next probe {status['breaker_next_probe']}"
-                             if status["breaker"] == "open" else "publishing normally" if status["breaker"] ==
-                             "closed" else "a probe answered: one small batch decides")
+        breaker_tip.text = (f"open since {status['breaker_since']}, next probe {status['breaker_next_probe']}"
+                            if status["breaker"] == "open" else "publishing normally" if status["breaker"] == "closed"
+                            else "a probe answered: one small batch decides")
         oldest = measured(status["oldest_pending_age_s"], 1, " s")
         tick, p50, p95 = (measured(status[key], 0, " ms") for key in ("last_tick_ms", "latency_p50_ms",
                                                                       "latency_p95_ms"))
