@@ -18,7 +18,7 @@ from typing import Any
 from qulab_gui import __version__
 from qulab_gui.bench.context import BenchContext
 
-CASES = ["nplus1", "cache", "outbox", "startup"]
+CASES = ["nplus1", "cache", "outbox", "outbox_outage", "startup"]
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

@@ -2,12 +2,17 @@
 
 The outbox delivers at least once, so a consumer must be idempotent. This one remembers every
 event id it has applied (a Redis set) and updates its projection, each user's latest AIR score
-as seen downstream, in the same Lua script that records the id and acknowledges the entry:
-the three happen together or not at all, so a redelivered or republished event is counted as a
-duplicate and has no effect.
+as seen downstream, in the same Lua script that records the id and acknowledges the entry (one
+call per batch read): the three happen together or not at all, so a redelivered or republished
+event is counted as a duplicate and has no effect.
 
 Entries delivered to this consumer but not acknowledged (it died mid-batch) stay in the group's
 pending entries list; on start it reads those first (`XREADGROUP … 0`), then new ones (`>`).
+
+The broker can go away (restart, network): a failed poll is not retried at once but after an
+exponential backoff with full jitter (capped at a few seconds), one WARNING when the trouble starts
+and one INFO when it is over. After a failure the consumer re-reads its own pending entries first,
+since a batch it read may not have been applied, and the event-id set keeps that idempotent.
 """
 
 from __future__ import annotations
@@ -15,36 +20,48 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import random
+import time
 from dataclasses import dataclass
 from typing import Any
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError, ResponseError
 
-from .outbox import STREAM
+from .outbox import STREAM, is_transport
 from .score_calculation import EVENT_TYPE
 
 log = logging.getLogger(__name__)
 
 GROUP = "qulab-projection"
 PREFIX = "qulab:projection"
+RECONNECT_BASE_S = 0.25
+RECONNECT_MAX_S = 3.0
 
 # KEYS: seen ids, latest score per user, its occurred_at per user, counters, the stream
-# ARGV: group, entry id, event id, user id ('' if the event carries no score), score, occurred_at
+# ARGV: group, then 5 per entry: entry id, event id, user id ('' if the event carries no score), score,
+# occurred_at. One call per batch: every entry is recorded, projected and acknowledged, or none is.
 APPLY = """
-if redis.call('SADD', KEYS[1], ARGV[3]) == 0 then
-  redis.call('HINCRBY', KEYS[4], 'duplicates', 1)
-else
-  redis.call('HINCRBY', KEYS[4], 'applied', 1)
-  if ARGV[4] ~= '' then
-    local seen_at = redis.call('HGET', KEYS[3], ARGV[4])
-    if (not seen_at) or seen_at < ARGV[6] then
-      redis.call('HSET', KEYS[2], ARGV[4], ARGV[5])
-      redis.call('HSET', KEYS[3], ARGV[4], ARGV[6])
+local applied, duplicates = 0, 0
+for i = 2, #ARGV, 5 do
+  local entry_id, event_id, user_id, score, occurred_at = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4]
+  if redis.call('SADD', KEYS[1], event_id) == 0 then
+    duplicates = duplicates + 1
+  else
+    applied = applied + 1
+    if user_id ~= '' then
+      local seen_at = redis.call('HGET', KEYS[3], user_id)
+      if (not seen_at) or seen_at < occurred_at then
+        redis.call('HSET', KEYS[2], user_id, score)
+        redis.call('HSET', KEYS[3], user_id, occurred_at)
+      end
     end
   end
+  redis.call('XACK', KEYS[5], ARGV[1], entry_id)
 end
-return redis.call('XACK', KEYS[5], ARGV[1], ARGV[2])
+if applied > 0 then redis.call('HINCRBY', KEYS[4], 'applied', applied) end
+if duplicates > 0 then redis.call('HINCRBY', KEYS[4], 'duplicates', duplicates) end
+return applied
 """
 
 
@@ -71,6 +88,9 @@ class ProjectionConsumer:
         self._apply = redis.register_script(APPLY)
         self._lock = asyncio.Lock()  # stop() waits for a read in flight before the client closes
         self._stopped = False
+        self.failures = 0  # polls failed in a row: the exponent of the reconnect backoff
+        self.reconnects = 0  # outages survived
+        self._retry_at = 0.0  # monotonic: no poll before this while the broker is failing
 
     async def _ensure_group(self) -> None:
         if self._group_ready:
@@ -83,10 +103,42 @@ class ProjectionConsumer:
                 raise
         self._group_ready = True
 
+    @property
+    def connected(self) -> bool:
+        return self.failures == 0
+
     async def poll(self, block_ms: int | None = None) -> int:
-        """Read one batch from the group, apply and acknowledge it; returns entries handled."""
+        """Read one batch from the group, apply and acknowledge it; returns entries handled.
+
+        While the broker is failing it returns 0 without a command until the backoff has passed;
+        a transport error is absorbed (counted and logged once), anything else is raised.
+        """
         async with self._lock:
-            return 0 if self._stopped else await self._poll(block_ms)
+            if self._stopped or time.monotonic() < self._retry_at:
+                return 0
+            try:
+                handled = await self._poll(block_ms)
+            except (RedisError, OSError) as error:
+                if not is_transport(error):
+                    raise
+                self._broker_failed(error)
+                return 0
+            if self.failures:
+                log.info("outbox consumer %s: broker back after %d failed polls; re-reading pending entries",
+                         self.name, self.failures)
+                self.failures, self.reconnects = 0, self.reconnects + 1
+            return handled
+
+    def _broker_failed(self, error: BaseException) -> None:
+        if not self.failures:
+            log.warning("outbox consumer %s: broker unreachable (%s: %s); retrying with backoff",
+                        self.name, type(error).__name__, error)
+        self.failures += 1
+        # What was read but not acknowledged is in our pending list: read that first when back.
+        # The group is checked again too: a broker restarted without its data has lost it.
+        self._backlog, self._group_ready = True, False
+        ceiling = min(RECONNECT_MAX_S, RECONNECT_BASE_S * 2 ** min(self.failures - 1, 30))
+        self._retry_at = time.monotonic() + random.uniform(0, ceiling)
 
     async def stop(self, timeout_s: float = 2.0) -> None:
         """No new polls; wait (bounded: Redis may hang) for the one in flight to acknowledge."""
@@ -104,10 +156,9 @@ class ProjectionConsumer:
         if not entries:
             self._backlog = False
             entries = await self._read(">", block_ms)
-        async with self.redis.pipeline(transaction=False) as pipe:
-            for entry_id, fields in entries:
-                await self._apply(keys=self.keys, args=[self.group, entry_id, *_projection_args(fields)], client=pipe)
-            await pipe.execute()
+        if entries:
+            await self._apply(keys=self.keys, args=[self.group, *(arg for entry_id, fields in entries
+                                                                   for arg in (entry_id, *_projection_args(fields)))])
         self.delivered += len(entries)
         return len(entries)
 

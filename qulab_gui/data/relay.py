@@ -9,10 +9,8 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 
-from redis.asyncio import Redis
-
 from . import database
-from .outbox import Faults, OutboxPublisher, PublisherConfig, default_name
+from .outbox import Faults, OutboxPublisher, PublisherConfig, default_name, publisher_client
 
 
 async def run_relay(database_url: str, redis_url: str, *, name: str, config: PublisherConfig, interval_s: float,
@@ -21,10 +19,11 @@ async def run_relay(database_url: str, redis_url: str, *, name: str, config: Pub
     """Tick forever (or until `max_idle_ticks` empty ticks in a row), printing one line per tick.
 
     A relay talks to the Redis it is given and nothing else: unlike the app, it never falls back
-    to an in-process fakeredis, where its events would vanish.
+    to an in-process fakeredis, where its events would vanish. Its client gives up on a reply
+    after a few seconds, so a hung broker is a transport failure and the breaker takes over.
     """
     engine = database.create_engine(database_url)
-    redis = Redis.from_url(redis_url, decode_responses=True)
+    redis = publisher_client(redis_url)
     faults = Faults()
     publisher = OutboxPublisher(database.create_session_factory(engine), redis, name=name, config=config,
                                 faults=faults)
@@ -35,7 +34,8 @@ async def run_relay(database_url: str, redis_url: str, *, name: str, config: Pub
             faults.hold_after_publish_s = hold_after_publish_s if ticks >= hold_from_tick else 0.0
             result = await publisher.tick()
             idle = idle + 1 if result.claimed == 0 else 0
-            print(f"tick claimed={result.claimed} published={result.published} error={result.error}", flush=True)
+            print(f"tick claimed={result.claimed} published={result.published} breaker={publisher.breaker.state} "
+                  f"error={result.error}", flush=True)
             await asyncio.sleep(interval_s)
     finally:
         await redis.aclose()

@@ -41,6 +41,9 @@ from .results import FormValue, OnSnapshot, Progress, TableCounts
 
 log = logging.getLogger(__name__)
 
+HEALTH_PING_TIMEOUT_S = 0.5  # /api/health answers within a second even while Redis hangs
+
+
 class Lab:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -180,7 +183,9 @@ class Lab:
             await self.ready()
             assert self.redis is not None
             # a degraded cache (its own client failing, or the lab-4 switch) counts as Redis degraded
-            return bool(await self.redis.client.ping()) and await self.caching.healthy()
+            # bounded: a server that hangs (CLIENT PAUSE) must not hold up /api/health
+            return bool(await asyncio.wait_for(self.redis.client.ping(), HEALTH_PING_TIMEOUT_S)) \
+                and await self.caching.healthy()
         except Exception as error:
             log.warning("redis check failed: %s", error)
             return False
@@ -246,7 +251,7 @@ class Lab:
                 db_ok = False
         outbox.update(self.outbox.publisher_health())
         return {
-            "status": "ok" if db_ok and redis_ok else "degraded",
+            "status": "ok" if db_ok and redis_ok and outbox["breaker"] == "closed" else "degraded",
             "version": __version__,
             "database": {"dialect": self.dialect, "url": self.database_url, "ok": db_ok},
             "redis": {"backend": self.redis_backend, "url": self.redis_url, "ok": redis_ok},

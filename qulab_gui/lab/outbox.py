@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -12,7 +13,17 @@ from qulab_gui.data import score_calculation
 from qulab_gui.data.consumer import ConsumerState, ProjectionConsumer, stream_tail
 from qulab_gui.data.errors import SimulatedFailure, ValidationError, require_user
 from qulab_gui.data.models import DomainEvent
-from qulab_gui.data.outbox import Faults, OutboxPublisher, PublisherConfig, TickResult, default_name, retry_failed
+from qulab_gui.data.outbox import (
+    PUBLISH_TIMEOUT_S,
+    Faults,
+    Outage,
+    OutboxPublisher,
+    PublisherConfig,
+    TickResult,
+    default_name,
+    oldest_pending_id,
+    retry_failed,
+)
 from qulab_gui.data.redis_client import BLOCKING_READ_TIMEOUT_S
 from qulab_gui.data.repositories import DomainEventRepository
 
@@ -25,6 +36,8 @@ PUBLISH_INTERVAL_S = 0.5  # the publisher's default timer interval
 MAX_BATCHES_PER_TICK = 20  # a backlog drains within a tick, yet a tick stays bounded
 CONSUME_INTERVAL_S = 0.25
 CONSUME_BLOCK_MS = 200  # real Redis: wait this long inside XREADGROUP for new entries
+CONSUME_BATCH, FAKE_CONSUME_BATCH = 500, 100
+CONSUME_POLLS_PER_TICK = 5
 
 
 class OutboxLab:
@@ -50,10 +63,13 @@ class OutboxLab:
     def start(self) -> None:
         lab = self.lab
         assert lab.sessions is not None and lab.redis is not None
-        self.publisher = OutboxPublisher(lab.sessions, lab.redis.client, name=f"app:{default_name()}",
+        publish_client = lab.redis.new_client(timeout_s=PUBLISH_TIMEOUT_S, fail_fast=True)
+        self.publisher = OutboxPublisher(lab.sessions, publish_client, name=f"app:{default_name()}",
                                          config=self.config, faults=self.faults)
         # Its own connection: a blocking XREADGROUP must not hold up the publisher's commands.
-        self.consumer = ProjectionConsumer(lab.redis.new_client(timeout_s=BLOCKING_READ_TIMEOUT_S))
+        # fakeredis runs each script inside the event loop: smaller batches keep the pages responsive
+        self.consumer = ProjectionConsumer(lab.redis.new_client(timeout_s=BLOCKING_READ_TIMEOUT_S),
+                                           batch=FAKE_CONSUME_BATCH if lab.redis.is_fake else CONSUME_BATCH)
 
     async def stop(self) -> None:
         for timer in self._timers.values():
@@ -79,9 +95,12 @@ class OutboxLab:
         if not self._started():
             return
         assert self.consumer is not None and self.lab.redis is not None
-        try:
-            await self.consumer.poll(block_ms=None if self.lab.redis.is_fake else CONSUME_BLOCK_MS)
-        except (RedisError, OSError) as error:  # Redis went away: the next tick tries again
+        try:  # a broker that went away is absorbed by the consumer itself (backoff, one log line)
+            for _ in range(CONSUME_POLLS_PER_TICK):  # a backlog is caught up in a few ticks, not hundreds
+                if not await self.consumer.poll(block_ms=None if self.lab.redis.is_fake else CONSUME_BLOCK_MS):
+                    break
+                await asyncio.sleep(0)  # between batches the publisher and the pages get their turn
+        except (RedisError, OSError) as error:  # anything else: the next tick tries again
             log.warning("outbox consumer: %s", error)
 
     async def publish_now(self) -> TickResult:
@@ -117,6 +136,20 @@ class OutboxLab:
             if not 1 <= batch_size <= 5000:
                 raise ValidationError("The batch size must be between 1 and 5,000 events")
             self.config.batch_size = batch_size
+
+    async def poison_next(self) -> str | None:
+        """The poison switch: the broker will reject the event due next (None: nothing is pending)."""
+        async with self.lab.session() as session:
+            event_id = await oldest_pending_id(session)
+        if event_id is not None:
+            self.make_poison(event_id)
+        return event_id
+
+    def make_poison(self, event_id: str) -> None:
+        self.faults.poison.add(event_id)
+
+    def clear_poison(self) -> None:
+        self.faults.poison.clear()
 
     async def retry_dead_letters(self) -> int:
         async with self.lab.session() as session:
@@ -170,14 +203,20 @@ class OutboxLab:
     def publisher_health(self) -> dict[str, Any]:
         """What /api/health and the page show about the publisher itself."""
         stats = self.publisher.stats if self.publisher else None
+        breaker = self.publisher.breaker if self.publisher else None
         last = stats.last_tick if stats else None
+        since, next_probe = (breaker.since, breaker.next_probe_at) if breaker else (None, None)
         return {
+            "breaker": breaker.state.value if breaker else "closed",
+            **({"breaker_since": since.isoformat()} if since else {}),
+            **({"breaker_next_probe": next_probe.isoformat()} if next_probe else {}),
             "publisher": "running" if self.running else "paused",
             "interval_s": self.interval_s,
             "batch_size": self.config.batch_size,
             "published_per_s": round(stats.published_per_s(), 1) if stats else 0.0,
             "published_total": stats.published if stats else 0,
-            "broker_failures": stats.broker_failures if stats else 0,
+            "transport_failures": stats.transport_failures if stats else 0,
+            "poison_rejections": stats.poison_rejections if stats else 0,
             "dead_lettered": stats.dead_lettered if stats else 0,
             "crashes": stats.crashes if stats else 0,
             "last_tick_ms": round(last.duration_s * 1000, 1) if last else None,
@@ -185,6 +224,10 @@ class OutboxLab:
             "latency_p50_ms": stats.latency_ms(50) if stats else None,
             "latency_p95_ms": stats.latency_ms(95) if stats else None,
         }
+
+    def outages(self) -> list[Outage]:
+        """The breaker's recent outages (monotonic start/end), for the page's chart."""
+        return list(self.publisher.breaker.outages) if self.publisher else []
 
     async def counts(self) -> dict[str, Any]:
         """Events per status and the age of the oldest pending one, read from the table."""

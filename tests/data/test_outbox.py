@@ -34,7 +34,8 @@ from qulab_gui.data.outbox import (
 )
 from qulab_gui.data.score_calculation import EVENT_TYPE, record_score, rows_for
 
-FAST = PublisherConfig(batch_size=25, lease_s=0.2, max_attempts=1000, backoff_base_s=0.01, backoff_max_s=0.05)
+FAST = PublisherConfig(batch_size=25, lease_s=0.2, max_attempts=1000, backoff_base_s=0.01, backoff_max_s=0.05,
+                       probe_base_s=0.005, probe_max_s=0.02)
 
 
 async def add_events(sessions, aggregates: int, per_aggregate: int, *, start=None) -> list[dict]:
@@ -146,11 +147,11 @@ async def test_no_event_is_lost_under_broker_failures_and_crashes_between_publis
     for step in itertools.count():
         if time.monotonic() > deadline:
             break
-        # random faults, but the first two steps are sure to hit the broker and then crash
+        # random faults, but the first step is sure to hit the broker, and a crash is sure to happen
         faults.broker_down = step == 0 or (step > 1 and chaos.random() < 0.3)
-        faults.crash_after_publish = step == 1 or chaos.random() < 0.2
+        faults.crash_after_publish = crashed_events == 0 or chaos.random() < 0.2
         result = await publisher.drain(max_batches=batches_per_tick)
-        broker_failures += result.retried
+        broker_failures += result.transport_failed
         if result.crashed:
             crashed_events += result.unmarked
             await asyncio.sleep(FAST.lease_s)  # the "restarted" publisher waits out its old lease
@@ -187,44 +188,44 @@ def test_backoff_grows_exponentially_with_bounded_jitter() -> None:
         assert len({round(d, 6) for d in delays}) > 100  # jitter: publishers do not retry in lock-step
 
 
-async def test_broker_failures_back_off_then_dead_letter_then_manual_retry_publishes(sessions, redis_conn) -> None:
+async def test_a_poison_event_backs_off_then_dead_letters_and_its_aggregate_waits_until_retry(
+        sessions, redis_conn) -> None:
     rows = await add_events(sessions, aggregates=1, per_aggregate=3)
+    poison, later = rows[0]["id"], [r["id"] for r in rows[1:]]
     config = PublisherConfig(batch_size=10, lease_s=5, max_attempts=3, backoff_base_s=0.5, backoff_max_s=10)
-    faults = Faults(broker_down=True)
+    faults = Faults(poison={poison})  # the broker itself refuses this one entry (XADD with ID 0-0)
     publisher = OutboxPublisher(sessions, redis_conn.client, name="p", config=config, faults=faults)
 
     before = utcnow()
     first = await publisher.tick()
-    assert (first.claimed, first.retried, first.dead_lettered) == (3, 3, 0)
+    assert (first.claimed, first.retried, first.held, first.dead_lettered) == (3, 1, 2, 0)
+    assert not first.transport_failed and publisher.breaker.state == "closed"  # the broker answered
     async with sessions() as session:
-        events = list(await session.scalars(select(DomainEvent)))
-    for event in events:
-        assert event.status == "pending" and event.attempts == 1 and "broker down" in event.last_error
-        assert event.claimed_by is None  # the lease is released: no need to wait for it
-        delay = (event.next_attempt_at - before).total_seconds()
-        assert 0.25 - 0.01 <= delay <= 0.5 + 1.0  # attempt 1 waits base/2 .. base
-    assert (await publisher.tick()).claimed == 0  # not due yet: backing off
+        events = {e.id: e for e in await session.scalars(select(DomainEvent))}
+    rejected = events[poison]
+    assert rejected.status == "pending" and rejected.attempts == 1 and "0-0" in rejected.last_error
+    assert 0.25 - 0.01 <= (rejected.next_attempt_at - before).total_seconds() <= 0.5 + 1.0  # base/2 .. base
+    for event_id in later:  # sent nowhere, charged nothing: waiting behind it
+        assert (events[event_id].attempts, events[event_id].claimed_by, events[event_id].last_error) == (0, None, None)
+    assert await redis_conn.client.xlen(STREAM) == 0
+    assert (await publisher.tick()).claimed == 0  # backing off, and its aggregate waits
 
     await make_due(sessions)  # the backoff has passed (rewound in the table, not slept through)
-    second = await publisher.tick()
-    assert (second.claimed, second.retried) == (3, 3)
+    assert (await publisher.tick()).retried == 1
     await make_due(sessions)
-    third = await publisher.tick()
-    assert (third.claimed, third.dead_lettered) == (3, 3)
-    assert await statuses(sessions) == Counter(failed=3)
-    assert await redis_conn.client.xlen(STREAM) == 0
-    assert publisher.stats.dead_lettered == 3 and publisher.stats.broker_failures == 3
+    assert (await publisher.tick()).dead_lettered == 1
+    assert await statuses(sessions) == Counter(failed=1, pending=2)
+    assert publisher.stats.dead_lettered == 1 and publisher.stats.poison_rejections == 3
     await make_due(sessions)
-    assert (await publisher.tick()).claimed == 0  # a dead letter stays put, due or not
+    assert (await publisher.tick()).claimed == 0  # a dead letter blocks its aggregate, due or not
 
-    faults.broker_down = False
+    faults.poison.clear()
     async with sessions() as session:
-        assert await retry_failed(session) == 3
+        assert await retry_failed(session) == 1
     async with sessions() as session:
-        assert {(e.status, e.attempts, e.next_attempt_at) for e in await session.scalars(select(DomainEvent))} \
-            == {("pending", 0, None)}
+        assert (await session.get(DomainEvent, poison)).attempts == 0
     assert (await publisher.tick()).published == 3
-    assert [e["event_id"] for e in await stream_entries(redis_conn.client)] == [r["id"] for r in rows]
+    assert [e["event_id"] for e in await stream_entries(redis_conn.client)] == [poison, *later]
 
 
 async def make_due(sessions) -> None:
@@ -333,12 +334,12 @@ async def test_ticks_never_overlap_so_publish_now_waits_for_the_timer(sessions, 
     class Watched(OutboxPublisher):
         running = peak = 0
 
-        async def _run(self, max_batches: int):
+        async def _run(self, max_batches: int, size: int):
             self.running += 1
             self.peak = max(self.peak, self.running)
             try:
                 await asyncio.sleep(0.01)  # a tick in flight yields to the loop, as a real one does
-                return await super()._run(max_batches)
+                return await super()._run(max_batches, size)
             finally:
                 self.running -= 1
 

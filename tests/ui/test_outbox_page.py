@@ -3,12 +3,12 @@ controls, the fault switches (broker down, crash before mark), dead letters, and
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime
 
 from nicegui import ui
 from nicegui.testing import User
 
+from tests.conftest import until
 from tests.ui.conftest import lab_ready
 
 
@@ -87,26 +87,68 @@ async def test_publish_now_delivers_to_the_stream_and_the_consumer(user: User) -
     assert chart["series"][1]["data"][-1][1] == 3  # published
 
 
-async def test_fault_switches_back_off_dead_letter_retry_and_duplicates_are_absorbed(user: User) -> None:
+def chip_text(user: User) -> str:
+    return user.find(marker="outbox-breaker").elements.pop().text
+
+
+async def test_broker_down_opens_the_breaker_charges_nothing_and_the_backlog_drains_when_it_closes(
+        user: User) -> None:
     lab = await open_page(user)
-    lab.outbox.config.backoff_base_s = 0.05
-    lab.outbox.config.max_attempts = 2
-    lab.outbox.config.lease_s = 600.0  # the test ends the lease itself below, not the wall clock
     user.find(marker="outbox-calculate").click()
     await user.should_see("Committed score", retries=50)
+    assert chip_text(user) == "closed"
 
     user.find(marker="outbox-broker-down").click()
     assert lab.outbox.faults.broker_down
     user.find(marker="outbox-publish-now").click()
-    await user.should_see("the broker failed", retries=50)
+    await user.should_see("The breaker opened", retries=50)
+    assert chip_text(user) == "open"
     [row] = table_rows(user, "outbox-events")
-    assert (row["status"], row["attempts"]) == ("pending", 1) and "broker down" in row["error"]
+    assert (row["status"], row["attempts"], row["lease"]) == ("pending", 0, "")  # nothing charged, nothing held
+    health = (await user.http_client.get("/api/health")).json()
+    assert health["status"] == "degraded" and health["outbox"]["breaker"] == "open"
+    assert health["outbox"]["breaker_since"] and health["outbox"]["breaker_next_probe"]
+    user.find(marker="outbox-publish-now").click()
+    await user.should_see("Nothing claimed: the circuit breaker is open", retries=50)
+    chart = user.find(ui.echart).elements.pop()
+    [area] = chart.options["series"][3]["markArea"]["data"]  # the outage, drawn on the live chart
+    assert area[0]["name"] == "broker unreachable"
+
+    user.find(marker="outbox-broker-down").click()  # the broker is back: the next probe finds it
+    user.find(marker="outbox-running").click()
+    await until(lambda: chip_text(user) == "closed", 10, message="the breaker to close")
+    await until(lambda: [r["status"] for r in table_rows(user, "outbox-events")] == ["published"], 5,
+                message="the event to be published")
+    health = (await user.http_client.get("/api/health")).json()
+    assert health["status"] == "ok" and health["outbox"]["breaker"] == "closed"
+    assert "breaker_since" not in health["outbox"] and health["outbox"]["dead_lettered"] == 0
+    assert len(table_rows(user, "outbox-stream")) == 1
+
+
+async def test_poison_dead_letters_one_event_retry_republishes_and_duplicates_are_absorbed(user: User) -> None:
+    lab = await open_page(user)
+    lab.outbox.config.backoff_base_s = 0.05
+    lab.outbox.config.max_attempts = 2
+    lab.outbox.config.lease_s = 600.0  # the test ends the lease itself below, not the wall clock
+    user.find(marker="outbox-poison").click()
+    await user.should_see("No event is pending")  # nothing to poison yet: the switch falls back
+    assert not lab.outbox.faults.poison
+    user.find(marker="outbox-calculate").click()
+    await user.should_see("Committed score", retries=50)
+
+    user.find(marker="outbox-poison").click()
+    await user.should_see("is poison", retries=50)
+    user.find(marker="outbox-publish-now").click()
+    await user.should_see("the broker rejected 1 event(s)", retries=50)
+    [row] = table_rows(user, "outbox-events")
+    assert (row["status"], row["attempts"]) == ("pending", 1) and "0-0" in row["error"]
+    assert chip_text(user) == "closed"  # the broker answered: a rejection is not an outage
     await expire(lab, "next_attempt_at")  # the backoff is over
     user.find(marker="outbox-publish-now").click()
     await user.should_see("dead-lettered 1", retries=50)
     assert table_rows(user, "outbox-events")[0]["status"] == "failed"
 
-    user.find(marker="outbox-broker-down").click()
+    user.find(marker="outbox-poison").click()
     user.find(marker="outbox-crash").click()
     user.find(marker="outbox-retry").click()
     await user.should_see("1 dead-lettered event(s) are pending again", retries=50)
@@ -171,10 +213,7 @@ async def test_bad_input_is_refused_with_a_message_and_writes_nothing(user: User
     assert (await lab.count_rows())["domain_events"] == 0
 
     user.find(marker="outbox-add-users").click()
-    for _ in range(50):
-        if len(user.find(marker="outbox-user").elements.pop().options) == 20:
-            break
-        await asyncio.sleep(0.1)
-    assert len(user.find(marker="outbox-user").elements.pop().options) == 20
+    await until(lambda: len(user.find(marker="outbox-user").elements.pop().options) == 20,
+                message="20 users in the picker")
     user.find(marker="outbox-calculate").click()
     await user.should_see("Committed score", retries=50)

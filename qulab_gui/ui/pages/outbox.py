@@ -9,56 +9,19 @@ from typing import Any
 from nicegui import ui
 
 from qulab_gui.lab import RolledBack, ValidationError, current_lab
-from qulab_gui.ui.frame import frame, lab_started, measured, notify_error, section, table_column
-
-HISTORY_POINTS = 180
-EVENT_COLUMNS = [
-    table_column("occurred", "Occurred (UTC)"),
-    table_column("event", "Event"),
-    table_column("type", "Type"),
-    table_column("aggregate", "Aggregate"),
-    table_column("status", "Status"),
-    table_column("attempts", "Attempts", align="right"),
-    table_column("next", "Next attempt"),
-    table_column("lease", "Leased to"),
-    table_column("error", "Last error"),
-]
-STREAM_COLUMNS = [
-    table_column("entry", "Stream entry"),
-    table_column("event", "event_id"),
-    table_column("type", "event_type"),
-    table_column("aggregate", "aggregate_id"),
-]
-PROJECTION_COLUMNS = [
-    table_column("user", "User"),
-    table_column("score", "Latest AIR score downstream", align="right"),
-]
-
-
-def short(identifier: str | None) -> str:
-    return identifier[:8] if identifier else ""
-
-
-def clock(moment: Any) -> str:
-    return moment.strftime("%H:%M:%S.%f")[:-3] if moment else ""
-
-
-def history_chart() -> ui.echart:
-    return ui.echart({
-        "tooltip": {"trigger": "axis"},
-        "legend": {"top": 0},
-        "grid": {"top": 40, "left": 56, "right": 64, "bottom": 40},
-        "xAxis": {"type": "value", "name": "seconds on this page", "nameLocation": "middle", "nameGap": 26},
-        "yAxis": [{"type": "value", "name": "events", "minInterval": 1},
-                  {"type": "value", "name": "p95 ms", "position": "right"}],
-        "series": [
-            {"name": "pending", "type": "line", "showSymbol": False, "data": [], "color": "#ef6c00"},
-            {"name": "published", "type": "line", "showSymbol": False, "data": [], "color": "#2e7d32"},
-            {"name": "failed", "type": "line", "showSymbol": False, "data": [], "color": "#c62828"},
-            {"name": "commit→stream p95 (ms)", "type": "line", "showSymbol": False, "data": [],
-             "yAxisIndex": 1, "color": "#3949ab", "lineStyle": {"type": "dashed"}},
-        ],
-    }).classes("w-full h-72")
+from qulab_gui.ui.frame import frame, lab_started, measured, notify_error, section
+from qulab_gui.ui.pages.outbox_views import (
+    BREAKER_COLORS,
+    EVENT_COLUMNS,
+    HISTORY_POINTS,
+    PROJECTION_COLUMNS,
+    STREAM_COLUMNS,
+    WHY_NOT_POISON,
+    clock,
+    history_chart,
+    outage_areas,
+    short,
+)
 
 
 @ui.page("/outbox")
@@ -108,6 +71,11 @@ async def outbox_page() -> None:
                     ui.button("Publish now", icon="send", on_click=lambda: publish_now()).mark("outbox-publish-now")
                     ui.button("Retry dead letters", icon="replay", on_click=lambda: retry()) \
                         .props("outline").mark("outbox-retry")
+                with ui.row().classes("items-center gap-2"):
+                    ui.label("Circuit breaker").classes("text-body2")
+                    breaker_chip = ui.chip("closed", icon="power").props("dense").mark("outbox-breaker")
+                    with breaker_chip:
+                        breaker_tip = ui.tooltip("")
                 metrics = ui.label().classes("font-mono text-sm whitespace-pre-line").mark("outbox-metrics")
                 tick_result = ui.label().classes("text-body2").mark("outbox-tick-result")
 
@@ -116,10 +84,17 @@ async def outbox_page() -> None:
                 ui.switch("Broker down", value=lab.outbox.faults.broker_down,
                           on_change=lambda e: setattr(lab.outbox.faults, "broker_down", e.value)) \
                     .mark("outbox-broker-down")
-                ui.label("Every XADD pipeline fails: attempts grow, each retry waits longer (exponential "
-                         f"backoff with jitter), after {lab.outbox.config.max_attempts} attempts the event is "
-                         "dead-lettered (failed) until you retry it. Later events of the same user wait behind "
-                         "it: per-aggregate order.").classes("text-caption text-grey-8")
+                ui.label("Every publish fails as if Redis were unreachable: the breaker opens, nothing is "
+                         "claimed while it is open, probes back off (full jitter, capped at "
+                         f"{lab.outbox.config.probe_max_s:g} s). No event spends an attempt; switch it off and the "
+                         "backlog drains.").classes("text-caption text-grey-8")
+                ui.label(WHY_NOT_POISON).classes("text-caption").mark("outbox-why-not-poison")
+                poison = ui.switch("Poison the next event", value=bool(lab.outbox.faults.poison),
+                                   on_change=lambda e: set_poison(e.value)).mark("outbox-poison")
+                ui.label("The broker really rejects it (an XADD with an ID Redis refuses): attempts grow, each "
+                         f"retry waits longer, after {lab.outbox.config.max_attempts} attempts it is dead-lettered "
+                         "until you retry it. Later events of the same user wait behind it: per-aggregate order."
+                         ).classes("text-caption text-grey-8")
                 ui.switch("Crash after publishing, before marking", value=lab.outbox.faults.crash_after_publish,
                           on_change=lambda e: setattr(lab.outbox.faults, "crash_after_publish", e.value)) \
                     .mark("outbox-crash")
@@ -163,6 +138,11 @@ async def outbox_page() -> None:
     async def refresh() -> None:
         status = await lab.outbox.status()
         running.value = lab.outbox.running
+        breaker_chip.text = status["breaker"].replace("_", "-")
+        breaker_chip.props(f"color={BREAKER_COLORS[status['breaker']]}")
+        breaker_tip.text = (f"open since {status['breaker_since']}, next probe {status['breaker_next_probe']}"
+                            if status["breaker"] == "open" else "publishing normally" if status["breaker"] == "closed"
+                            else "a probe answered: one small batch decides")
         oldest = measured(status["oldest_pending_age_s"], 1, " s")
         tick, p50, p95 = (measured(status[key], 0, " ms") for key in ("last_tick_ms", "latency_p50_ms",
                                                                       "latency_p95_ms"))
@@ -170,13 +150,16 @@ async def outbox_page() -> None:
             f"publisher {status['publisher']} · every {status['interval_s']:g} s · batch {status['batch_size']}\n"
             f"pending {status['pending']} · published {status['published']} · failed {status['failed']}\n"
             f"oldest pending {oldest} · published/s {status['published_per_s']:g}\n"
-            f"broker failures {status['broker_failures']} · dead-lettered {status['dead_lettered']} · "
+            f"transport failures {status['transport_failures']} · poison rejections "
+            f"{status['poison_rejections']} · dead-lettered {status['dead_lettered']} · "
             f"crashes {status['crashes']}\n"
             f"last tick {tick} · commit→stream p50 {p50} p95 {p95}")
         at = round(time.monotonic() - opened, 1)
         for series, value in zip(chart.options["series"], (status["pending"], status["published"],
                                                            status["failed"], status["latency_p95_ms"]), strict=True):
             series["data"] = [*series["data"][-HISTORY_POINTS + 1:], [at, value]]
+        chart.options["series"][3]["markArea"]["data"] = outage_areas(lab.outbox.outages(), opened,
+                                                                      time.monotonic())
         chart.update()
         events_table.rows = [{
             "id": e.id, "occurred": clock(e.occurred_at), "event": short(e.id), "type": e.event_type,
@@ -199,6 +182,7 @@ async def outbox_page() -> None:
             write_result.text = f"Nothing written: {problem}"
             notify_error(str(problem))
             return
+        await refresh()  # the tables first: the result text is what tells a reader they are current
         if isinstance(outcome, RolledBack):
             write_result.text = (
                 f"Rolled back: the failure was raised after both INSERTs, inside the transaction. Rows found "
@@ -208,7 +192,6 @@ async def outbox_page() -> None:
         else:
             write_result.text = (f"Committed score {outcome.air_score:g} (row {short(outcome.score_id)}) and its "
                                  f"event {short(outcome.event_id)} together; the event is pending.")
-        await refresh()
 
     async def burst() -> None:
         burst_button.disable()
@@ -223,8 +206,8 @@ async def outbox_page() -> None:
         finally:
             burst_button.enable()
             burst_spinner.set_visibility(False)
-        write_result.text = f"Committed {written} scores, each with its event, in {written} transactions."
         await refresh()
+        write_result.text = f"Committed {written} scores, each with its event, in {written} transactions."
 
     async def seed() -> None:
         add_users.disable()
@@ -245,19 +228,37 @@ async def outbox_page() -> None:
 
     async def publish_now() -> None:
         result = await lab.outbox.publish_now()
+        await refresh()
         if result.crashed:
             tick_result.text = (f"Crashed after publishing {result.claimed} events, before marking them: they stay "
                                 "pending and leased until the lease runs out.")
+        elif result.skipped:
+            tick_result.text = f"Nothing claimed: the circuit breaker is open ({result.error})."
+        elif result.transport_failed:
+            tick_result.text = (f"Claimed {result.claimed}; {result.error}. The breaker opened; the events are "
+                                "pending again, no attempt charged.")
         elif result.error:
-            tick_result.text = f"Claimed {result.claimed}; the broker failed: {result.error}"
+            tick_result.text = (f"Claimed {result.claimed}, published {result.published}; {result.error} "
+                                f"({result.held} later event(s) of its aggregate wait behind it).")
         else:
             tick_result.text = f"Claimed {result.claimed}, published {result.published}."
-        await refresh()
 
     async def retry() -> None:
         count = await lab.outbox.retry_dead_letters()
-        tick_result.text = f"{count} dead-lettered event(s) are pending again."
         await refresh()
+        tick_result.text = f"{count} dead-lettered event(s) are pending again."
+
+    async def set_poison(on: bool) -> None:
+        if not on:
+            lab.outbox.clear_poison()
+            tick_result.text = "Poison switch off: the broker accepts every event again."
+            return
+        event_id = await lab.outbox.poison_next()
+        if event_id is None:
+            poison.value = False
+            notify_error("No event is pending: write a score first, then poison it")
+            return
+        tick_result.text = f"Event {short(event_id)} is poison: the broker will reject it."
 
     await load_users()
     await refresh()

@@ -1,0 +1,75 @@
+"""The Outbox page's pieces that hold no state: table columns, cell formats, the live chart and the
+breaker's outages drawn on it, and the texts that explain the two kinds of failure."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from nicegui import ui
+
+from qulab_gui.ui.frame import table_column
+
+HISTORY_POINTS = 180
+BREAKER_COLORS = {"closed": "positive", "half_open": "warning", "open": "negative"}
+WHY_NOT_POISON = (
+    "A transport failure (Redis refused, reset or timed out the connection, or answered \"try later\") "
+    "says nothing about any event: the same event would have gone through a second earlier, so the "
+    "publisher charges no attempt, gives the batch back at once and pauses behind its circuit breaker. "
+    "A poison event is one the broker rejects by itself while it accepts its neighbours: only that "
+    "one spends attempts and, after the last, becomes a dead letter.")
+EVENT_COLUMNS = [
+    table_column("occurred", "Occurred (UTC)"),
+    table_column("event", "Event"),
+    table_column("type", "Type"),
+    table_column("aggregate", "Aggregate"),
+    table_column("status", "Status"),
+    table_column("attempts", "Attempts", align="right"),
+    table_column("next", "Next attempt"),
+    table_column("lease", "Leased to"),
+    table_column("error", "Last error"),
+]
+STREAM_COLUMNS = [
+    table_column("entry", "Stream entry"),
+    table_column("event", "event_id"),
+    table_column("type", "event_type"),
+    table_column("aggregate", "aggregate_id"),
+]
+PROJECTION_COLUMNS = [
+    table_column("user", "User"),
+    table_column("score", "Latest AIR score downstream", align="right"),
+]
+
+
+def short(identifier: str | None) -> str:
+    return identifier[:8] if identifier else ""
+
+
+def clock(moment: Any) -> str:
+    return moment.strftime("%H:%M:%S.%f")[:-3] if moment else ""
+
+
+def outage_areas(outages: list, opened: float, now: float) -> list[list[dict]]:
+    """The breaker's outages as echarts markArea pairs, in seconds on this page."""
+    return [[{"name": "broker unreachable", "xAxis": round(max(0.0, o.started - opened), 1)},
+             {"xAxis": round((o.ended if o.ended is not None else now) - opened, 1)}]
+            for o in outages if (o.ended is None or o.ended >= opened)]
+
+
+def history_chart() -> ui.echart:
+    return ui.echart({
+        "tooltip": {"trigger": "axis"},
+        "legend": {"top": 0},
+        "grid": {"top": 40, "left": 56, "right": 64, "bottom": 40},
+        "xAxis": {"type": "value", "name": "seconds on this page", "nameLocation": "middle", "nameGap": 26},
+        "yAxis": [{"type": "value", "name": "events", "minInterval": 1},
+                  {"type": "value", "name": "p95 ms", "position": "right"}],
+        "series": [
+            {"name": "pending", "type": "line", "showSymbol": False, "data": [], "color": "#ef6c00"},
+            {"name": "published", "type": "line", "showSymbol": False, "data": [], "color": "#2e7d32"},
+            {"name": "failed", "type": "line", "showSymbol": False, "data": [], "color": "#c62828"},
+            {"name": "commit→stream p95 (ms)", "type": "line", "showSymbol": False, "data": [],
+             "yAxisIndex": 1, "color": "#3949ab", "lineStyle": {"type": "dashed"},
+             # periods the publisher's breaker was not closed: the broker was unreachable
+             "markArea": {"silent": True, "itemStyle": {"color": "rgba(198, 40, 40, 0.12)"}, "data": []}},
+        ],
+    }).classes("w-full h-72")
