@@ -120,6 +120,12 @@ class OutboxLab:
         if timer is not None:
             timer.active = running
 
+    def set_broker_down(self, down: bool) -> None:
+        """The injected transport failure; switching it off lets the open breaker probe at once."""
+        self.faults.broker_down = down
+        if not down and self.publisher is not None:
+            self.publisher.breaker.probe_soon()
+
     @property
     def interval_s(self) -> float:
         timer = self._timers.get("publisher")

@@ -77,6 +77,20 @@ def test_probe_delays_grow_with_full_jitter_up_to_the_cap_with_one_log_line_each
     assert breaker.outages[-1].ended == 103.0
 
 
+def test_clearing_the_injected_fault_makes_the_open_breaker_probe_at_once_not_after_its_backoff() -> None:
+    now = [100.0]
+    breaker = CircuitBreaker("p", base_s=0.25, max_s=5.0, rng=random.Random(1), clock=lambda: now[0])
+    breaker.probe_soon()  # closed: nothing to hurry
+    assert breaker.state == "closed"
+    breaker.trip("injected: broker down")
+    breaker.probes_failed = 10
+    while breaker._next_probe - now[0] < 1.0:  # a backoff long enough to notice
+        breaker.probe_failed()
+    assert not breaker.probe_due()
+    breaker.probe_soon()
+    assert breaker.probe_due() and breaker.state == "open"  # still open: only a probe that answers closes it
+
+
 async def test_while_the_broker_is_down_no_event_is_charged_and_the_database_sees_no_claims(
         sessions, redis_conn, recorder) -> None:
     rows = await add_events(sessions, aggregates=10, per_aggregate=12)

@@ -210,7 +210,7 @@ async def test_bad_input_is_refused_with_a_message_and_writes_nothing(user: User
     user.find(marker="outbox-burst-size").elements.pop().value = 0
     user.find(marker="outbox-burst").click()
     await user.should_see("A burst is between 1 and 1,000 scores")
-    assert (await lab.count_rows())["domain_events"] == 0
+    assert (await lab.count_rows()).domain_events == 0
 
     user.find(marker="outbox-add-users").click()
     await until(lambda: len(user.find(marker="outbox-user").elements.pop().options) == 20,

@@ -86,6 +86,12 @@ class CircuitBreaker:
         self.state = BreakerState.OPEN
         self._schedule_probe()
 
+    def probe_soon(self) -> None:
+        """There is news that the broker may be back (an operator cleared a fault): probe on the next
+        tick instead of sitting out the rest of a backoff of up to `max_s`."""
+        if self.state is BreakerState.OPEN:
+            self._next_probe = self._clock()
+
     def probe_failed(self) -> None:
         self.probes_failed += 1
         self._schedule_probe()

@@ -82,7 +82,7 @@ async def outbox_page() -> None:
             with section("Break it", "Watch the guarantees hold: nothing is lost, duplicates are absorbed."
                          ).classes("flex-1 min-w-[300px]"):
                 ui.switch("Broker down", value=lab.outbox.faults.broker_down,
-                          on_change=lambda e: setattr(lab.outbox.faults, "broker_down", e.value)) \
+                          on_change=lambda e: lab.outbox.set_broker_down(e.value)) \
                     .mark("outbox-broker-down")
                 ui.label("Every publish fails as if Redis were unreachable: the breaker opens, nothing is "
                          "claimed while it is open, probes back off (full jitter, capped at "
