@@ -38,7 +38,7 @@ from .repository import RepositoryLab
 
 log = logging.getLogger(__name__)
 
-HEALTH_PING_TIMEOUT_S = 0.5  # /api/health answers within a second even while Redis hangs
+HEALTH_PING_TIMEOUT_S = 0.3  # /api/health answers within a second even while Redis hangs
 
 _current: Lab | None = None
 
