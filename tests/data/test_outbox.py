@@ -142,7 +142,7 @@ async def test_no_event_is_lost_under_broker_failures_and_crashes_between_publis
     publisher = OutboxPublisher(sessions, redis_conn.client, name="flaky", config=FAST, faults=faults,
                                 rng=random.Random(7))
     chaos = random.Random(11)
-    crashed_events = broker_failures = 0
+    crashed_events = broker_failures = lost_replies = 0
     deadline = time.monotonic() + 60  # bounded by time, not steps: backoffs are real time on a busy machine
     for step in itertools.count():
         if time.monotonic() > deadline:
@@ -152,6 +152,8 @@ async def test_no_event_is_lost_under_broker_failures_and_crashes_between_publis
         faults.crash_after_publish = crashed_events == 0 or chaos.random() < 0.2
         result = await publisher.drain(max_batches=batches_per_tick)
         broker_failures += result.transport_failed
+        if result.transport_failed and not faults.broker_down:  # a real timeout: the batch may have landed
+            lost_replies += result.held
         if result.crashed:
             crashed_events += result.unmarked
             await asyncio.sleep(FAST.lease_s)  # the "restarted" publisher waits out its old lease
@@ -164,13 +166,15 @@ async def test_no_event_is_lost_under_broker_failures_and_crashes_between_publis
     entries = await stream_entries(redis_conn.client)
     delivered = Counter(e["event_id"] for e in entries)
     assert set(delivered) == {r["id"] for r in rows}  # every event reached the stream
-    assert len(entries) - len(rows) == crashed_events  # each crashed batch republished once, nothing else
+    duplicates = len(entries) - len(rows)
+    # each crashed batch republished once; beyond that only a batch whose reply a loaded machine lost
+    assert crashed_events <= duplicates <= crashed_events + lost_replies
     assert_aggregate_order(entries, rows)
 
     consumer = ProjectionConsumer(redis_conn.client)
     assert await consumer.drain() == len(entries)
     state = await consumer.state()
-    assert (state.applied, state.duplicates) == (len(rows), crashed_events)
+    assert (state.applied, state.duplicates) == (len(rows), duplicates)
     newest = {}
     for row in rows:  # later rows of a user are newer: the projection must hold the newest score
         newest[row["aggregate_id"]] = row["payload"]["air_score"]

@@ -48,7 +48,7 @@ def test_a_reply_about_the_entry_itself_is_not_a_transport_failure(message: str)
 
 def test_probe_delays_grow_with_full_jitter_up_to_the_cap_with_one_log_line_each_way(caplog) -> None:
     now = [100.0]
-    breaker = CircuitBreaker("p", base_s=0.25, max_s=3.0, rng=random.Random(5), clock=lambda: now[0])
+    breaker = CircuitBreaker("p", base_s=0.25, max_s=2.0, rng=random.Random(5), clock=lambda: now[0])
     caplog.set_level(logging.INFO, logger="qulab_gui.data.outbox.breaker")
     breaker.trip("ConnectionError: refused")
     assert breaker.state == "open" and breaker.since is not None
@@ -58,13 +58,14 @@ def test_probe_delays_grow_with_full_jitter_up_to_the_cap_with_one_log_line_each
         for _ in range(300):  # the next delay, drawn again and again at this exponent
             breaker.probes_failed = failures - 1
             breaker.probe_failed()
-            delays.append((breaker.next_probe_at - breaker.since).total_seconds())
+            delays.append(breaker.next_probe_in_s)
         ceilings.append(max(delays))
-        assert min(delays) < 0.1 * min(3.0, 0.25 * 2 ** failures)  # full jitter: can be almost no wait
-    # 0.25·2^n: 0.5, 1, 2, then the 3 s cap (allow the few ms of wall clock between the readings)
-    assert [round(c, 1) for c in ceilings[:3]] == [0.5, 1.0, 2.0] and all(2.9 < c < 3.1 for c in ceilings[3:])
+        assert min(delays) < 0.1 * min(2.0, 0.25 * 2 ** failures)  # full jitter: can be almost no wait
+    # 0.25·2^n: 0.5, 1, then the 2 s cap
+    assert [round(c, 1) for c in ceilings] == [0.5, 1.0, 2.0, 2.0, 2.0, 2.0, 2.0, 2.0]
+    assert breaker.next_probe_at is not None
     assert not breaker.probe_due()
-    now[0] += 3.0
+    now[0] += 2.0
     assert breaker.probe_due()
     breaker.probe_answered()
     breaker.trip("ConnectionError: refused again")  # the half-open batch failed: open again, no new log
@@ -73,8 +74,8 @@ def test_probe_delays_grow_with_full_jitter_up_to_the_cap_with_one_log_line_each
     breaker.close()
     assert breaker.state == "closed" and breaker.since is None and breaker.next_probe_at is None
     assert [(r.levelname, r.getMessage().split(":")[1].split("(")[0].strip()) for r in caplog.records] == [
-        ("WARNING", "broker unreachable"), ("INFO", "broker back after 3.0 s; publishing resumed")]
-    assert breaker.outages[-1].ended == 103.0
+        ("WARNING", "broker unreachable"), ("INFO", "broker back after 2.0 s; publishing resumed")]
+    assert breaker.outages[-1].ended == 102.0
 
 
 def test_clearing_the_injected_fault_makes_the_open_breaker_probe_at_once_not_after_its_backoff() -> None:

@@ -66,10 +66,14 @@ class CircuitBreaker:
         return self.outages[-1].since if self.state is not BreakerState.CLOSED else None
 
     @property
+    def next_probe_in_s(self) -> float | None:
+        """Seconds until the next probe may run (None unless open)."""
+        return max(0.0, self._next_probe - self._clock()) if self.state is BreakerState.OPEN else None
+
+    @property
     def next_probe_at(self) -> datetime | None:
-        if self.state is not BreakerState.OPEN:
-            return None
-        return utcnow() + timedelta(seconds=max(0.0, self._next_probe - self._clock()))
+        wait_s = self.next_probe_in_s
+        return None if wait_s is None else utcnow() + timedelta(seconds=wait_s)
 
     def probe_due(self) -> bool:
         return self.state is BreakerState.OPEN and self._clock() >= self._next_probe

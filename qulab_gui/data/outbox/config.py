@@ -29,7 +29,7 @@ class PublisherConfig:
     # The breaker's probes: exponential with full jitter from probe_base_s, capped so that a broker
     # that is back is found within a few seconds (the backlog is drained within 5 s of its return).
     probe_base_s: float = 0.25
-    probe_max_s: float = 3.0
+    probe_max_s: float = 2.0
     probe_timeout_s: float = 0.5  # a PING that takes longer than this counts as "still down"
     half_open_batch: int = 10  # the one small batch a half-open breaker lets through
 

@@ -53,8 +53,9 @@ async def outbox_page() -> None:
                     burst_spinner = ui.spinner(size="sm")
                     burst_spinner.set_visibility(False)
 
-            with section("Publisher", "An app.timer claims due events with a lease, XADDs them in one "
-                         "pipeline and marks them published in one UPDATE.").classes("flex-1 min-w-[360px]"):
+            with section("Publisher", "An app.timer claims due events with a lease, XADDs them in one script "
+                         "call (one result per entry) and marks them published in one UPDATE."
+                         ).classes("flex-1 min-w-[360px]"):
                 with ui.row().classes("items-end gap-3"):
                     running = ui.switch("running", value=lab.outbox.running,
                                         on_change=lambda e: lab.outbox.set_running(e.value)) \
