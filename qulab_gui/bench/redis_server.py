@@ -16,7 +16,7 @@ from pathlib import Path
 
 import redis
 
-from qulab_gui.settings import free_port
+from qulab_gui.net import free_port
 
 START_TIMEOUT_S = 10.0
 
