@@ -1,6 +1,6 @@
 """What a lab section needs from the `Lab` it belongs to, as a Protocol.
 
-The sections (nplus1.py, caching.py) type against this instead of importing `core.Lab`, so the
+The sections (nplus1.py, caching.py, outbox.py) type against this instead of importing `core.Lab`, so the
 dependency runs one way: core builds the sections, the sections know only this interface.
 """
 
@@ -21,6 +21,9 @@ class LabContext(Protocol):
     sessions: async_sessionmaker[AsyncSession] | None  # None until start() has run
     recorder: StatementRecorder | None
     redis: RedisConnection | None
+
+    @property
+    def started(self) -> bool: ...
 
     async def ready(self) -> None: ...
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from redis.exceptions import RedisError
 
@@ -27,10 +28,18 @@ from qulab_gui.data.outbox import (
 from qulab_gui.data.redis_client import BLOCKING_READ_TIMEOUT_S
 from qulab_gui.data.repositories import DomainEventRepository
 
-if TYPE_CHECKING:
-    from .core import Lab
+from .context import LabContext
 
 log = logging.getLogger(__name__)
+
+
+class Timer(Protocol):
+    """What this lab needs of a NiceGUI `app.timer`: switch it on and off, change its interval."""
+    active: bool
+    interval: float
+
+
+StartTimer = Callable[[float, Callable[[], Awaitable[None]]], Timer]  # app.timer's shape
 
 PUBLISH_INTERVAL_S = 0.5  # the publisher's default timer interval
 MAX_BATCHES_PER_TICK = 20  # a backlog drains within a tick, yet a tick stays bounded
@@ -41,17 +50,17 @@ CONSUME_POLLS_PER_TICK = 5
 
 
 class OutboxLab:
-    def __init__(self, lab: Lab) -> None:
+    def __init__(self, lab: LabContext) -> None:
         self.lab = lab
         self.config = PublisherConfig()
         self.faults = Faults()
         self.publisher: OutboxPublisher | None = None
         self.consumer: ProjectionConsumer | None = None
-        self._timers: dict[str, Any] = {}
+        self._timers: dict[str, Timer] = {}
 
     # -- lifecycle: timers from setup(), publisher and consumer once the Lab has its backends -----
 
-    def register_timers(self, timer: Any) -> None:
+    def register_timers(self, timer: StartTimer) -> None:
         """Called by setup() with NiceGUI's `app.timer`: the publisher and the consumer run on timers.
 
         An app.timer never overlaps itself; "publish now" shares the publisher's lock, so a manual
