@@ -70,12 +70,15 @@ class Tab:
         self.problems.append(f"request failed: {request.method} {request.url} ({request.failure})")
 
     def open(self, path: str, heading: str) -> None:
-        """Navigate to `path` and wait until its page shows `heading` and the network settles."""
+        """Navigate to `path`; wait until its page shows `heading`, the network settles and the page's
+        websocket has shaken hands (NiceGUI drops input events sent before that: a field filled
+        too early reaches the server empty)."""
         from playwright.sync_api import expect
 
         self.page.goto(self.base_url + path)
         expect(self.page.get_by_text(heading, exact=True).first).to_be_visible(timeout=20_000)
         self.page.wait_for_load_state("networkidle")
+        self.page.wait_for_function("window.did_handshake === true", timeout=20_000)
 
     def screenshot(self, kind: str, name: str) -> Path:
         """`name.png`: the 1280x800 viewport as a user sees it; `name-full.png`: the whole page."""

@@ -69,14 +69,14 @@ async def models_page() -> None:
             ui.button("Delete", color="negative", on_click=lambda: delete()).mark("delete-confirm")
 
     async def refresh() -> None:
-        rows = await lab.count_rows()
+        rows, users = await lab.count_rows(), await lab.list_users()  # read both, then show both at once
         counts.text = (f"{rows.users:,} users · {rows.assessments:,} assessments · "
                        f"{rows.air_scores:,} scores · {rows.domain_events:,} events")
         table.rows = [
             {"id": u.id, "email": u.email, "name": u.name, "education_level": u.education_level,
              "occupation": OCCUPATIONS.get(u.occupation_code, (u.occupation_code,))[0],
              "years_experience": u.years_experience, "created": f"{u.created_at:%Y-%m-%d %H:%M:%S}"}
-            for u in await lab.list_users()
+            for u in users
         ]
         selected_ids = {row["id"] for row in table.rows}
         table.selected = [row for row in table.selected if row["id"] in selected_ids]
