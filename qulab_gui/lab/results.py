@@ -31,10 +31,6 @@ class TableCounts:
     air_scores: int
     domain_events: int
 
-    def __getitem__(self, table: str) -> int:
-        """By table name too (`counts["domain_events"]`): the outbox tests read it so; new code reads attributes."""
-        return getattr(self, table)
-
 
 @dataclass(frozen=True)
 class CacheHealth:

@@ -61,8 +61,8 @@ async def test_failure_after_writing_leaves_neither_row_and_success_writes_both(
     user.find(marker="outbox-calculate").click()
     await user.should_see("Committed score", retries=50)
     after = await lab.count_rows()
-    assert after["air_scores"] == before["air_scores"] + 1
-    assert after["domain_events"] == before["domain_events"] + 1
+    assert after.air_scores == before.air_scores + 1
+    assert after.domain_events == before.domain_events + 1
     rows = table_rows(user, "outbox-events")
     assert [r["status"] for r in rows] == ["pending"]
 

@@ -9,7 +9,7 @@ from typing import Any
 from nicegui import ui
 
 from qulab_gui.lab import RolledBack, ValidationError, current_lab
-from qulab_gui.ui.frame import frame, lab_started, measured, notify_error, section
+from qulab_gui.ui.frame import busy, frame, lab_started, measured, notify_error, section
 from qulab_gui.ui.pages.outbox_views import (
     BREAKER_COLORS,
     EVENT_COLUMNS,
@@ -22,6 +22,7 @@ from qulab_gui.ui.pages.outbox_views import (
     outage_areas,
     short,
 )
+from qulab_gui.ui.user_picker import UserPicker
 
 
 @ui.page("/outbox")
@@ -36,8 +37,8 @@ async def outbox_page() -> None:
             with section("Write a score and its event", "One transaction: the AIRScore row and an "
                          "AIRScoreCalculated event (pending). Either both exist or neither."
                          ).classes("flex-1 min-w-[360px]"):
-                user_select = ui.select({}, label="User", with_input=True).props("outlined dense") \
-                    .classes("w-full").mark("outbox-user")
+                picker = UserPicker(lab, marker="outbox-user", limit=200)
+                picker.select.classes("w-full")
                 fail = ui.checkbox("fail after writing the score").mark("outbox-fail")
                 with ui.row().classes("items-center gap-2"):
                     ui.button("Calculate AIR score", icon="calculate", on_click=lambda: calculate()) \
@@ -125,16 +126,8 @@ async def outbox_page() -> None:
                 projection_table = ui.table(rows=[], columns=PROJECTION_COLUMNS, row_key="user") \
                     .props("dense flat").classes("w-full").mark("outbox-projection")
 
-    user_names: dict[str, str] = {}
-
     async def load_users() -> None:
-        found = await lab.list_users(200)
-        user_names.update({u.id: u.name for u in found})
-        user_select.options = {u.id: f"{u.name} ({u.email})" for u in found}
-        if user_select.value not in user_select.options:
-            user_select.value = found[0].id if found else None
-        user_select.update()
-        add_users.set_visibility(not found)
+        add_users.set_visibility(not await picker.refresh())
 
     async def refresh() -> None:
         status = await lab.outbox.status()
@@ -173,12 +166,12 @@ async def outbox_page() -> None:
         if state is not None:
             consumer_label.text = (f"delivered {state.delivered} · applied {state.applied} · "
                                    f"duplicates absorbed {state.duplicates}")
-            projection_table.rows = [{"user": user_names.get(user, short(user)), "score": score}
+            projection_table.rows = [{"user": picker.names.get(user, short(user)), "score": score}
                                      for user, score in sorted(state.latest_scores.items())][:50]
 
     async def calculate() -> None:
         try:
-            outcome = await lab.outbox.calculate_score(user_select.value, fail_after_write=bool(fail.value))
+            outcome = await lab.outbox.calculate_score(picker.value, fail_after_write=bool(fail.value))
         except ValidationError as problem:
             write_result.text = f"Nothing written: {problem}"
             notify_error(str(problem))
@@ -195,29 +188,23 @@ async def outbox_page() -> None:
                                  f"event {short(outcome.event_id)} together; the event is pending.")
 
     async def burst() -> None:
-        burst_button.disable()
-        burst_spinner.set_visibility(True)
         write_result.text = f"Writing {int(burst_size.value or 0):,} scores…"
         try:
-            written = await lab.outbox.score_burst(int(burst_size.value or 0))
+            with busy(burst_button, shown=burst_spinner):
+                written = await lab.outbox.score_burst(int(burst_size.value or 0))
         except ValidationError as problem:
             write_result.text = ""
             notify_error(str(problem))
             return
-        finally:
-            burst_button.enable()
-            burst_spinner.set_visibility(False)
         await refresh()
         write_result.text = f"Committed {written} scores, each with its event, in {written} transactions."
 
     async def seed() -> None:
-        add_users.disable()
         try:
-            await lab.load_samples(20)
+            with busy(add_users):
+                await lab.load_samples(20)
         except ValidationError as problem:
             notify_error(str(problem))
-        finally:
-            add_users.enable()
         await load_users()
 
     def configure(**values: Any) -> None:

@@ -7,6 +7,7 @@ from typing import Any
 
 from nicegui import ui
 
+from qulab_gui.ui.charts import chart, value_axis
 from qulab_gui.ui.frame import table_column
 
 HISTORY_POINTS = 180
@@ -56,14 +57,12 @@ def outage_areas(outages: list, opened: float, now: float) -> list[list[dict]]:
 
 
 def history_chart() -> ui.echart:
-    return ui.echart({
-        "tooltip": {"trigger": "axis"},
-        "legend": {"top": 0},
-        "grid": {"top": 40, "left": 56, "right": 64, "bottom": 40},
-        "xAxis": {"type": "value", "name": "seconds on this page", "nameLocation": "middle", "nameGap": 26},
-        "yAxis": [{"type": "value", "name": "events", "minInterval": 1},
-                  {"type": "value", "name": "p95 ms", "position": "right"}],
-        "series": [
+    return chart(
+        "The outbox over time",
+        x_axis=value_axis("seconds on this page"),
+        y_axis=[{"type": "value", "name": "events", "minInterval": 1},
+                {"type": "value", "name": "p95 ms", "position": "right"}],
+        series=[
             {"name": "pending", "type": "line", "showSymbol": False, "data": [], "color": "#ef6c00"},
             {"name": "published", "type": "line", "showSymbol": False, "data": [], "color": "#2e7d32"},
             {"name": "failed", "type": "line", "showSymbol": False, "data": [], "color": "#c62828"},
@@ -72,4 +71,4 @@ def history_chart() -> ui.echart:
              # periods the publisher's breaker was not closed: the broker was unreachable
              "markArea": {"silent": True, "itemStyle": {"color": "rgba(198, 40, 40, 0.12)"}, "data": []}},
         ],
-    }).classes("w-full h-72")
+    ).classes("w-full h-72")
