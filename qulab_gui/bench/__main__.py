@@ -29,7 +29,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--database-url", default=os.environ.get("QULAB_DATABASE_URL"),
                         help="database to measure (default: a temp SQLite file)")
     parser.add_argument("--only", choices=CASES, action="append", help="run only these cases")
-    return parser.parse_args(argv)
+    parser.add_argument("--classroom", type=int, nargs="?", const=30, metavar="N",
+                        help="run only the classroom case (not part of a full run): N learners in browsers at once "
+                             "(default 30)")
+    args = parser.parse_args(argv)
+    if args.classroom is not None and args.classroom < 1:
+        parser.error(f"--classroom needs at least 1 learner, not {args.classroom}")
+    return args
 
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -37,14 +43,14 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     environment: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="qulab-bench-") as work:
         ctx = BenchContext(args.database_url, args.redis_url, args.quick, Path(work))
-        for name in args.only or CASES:
+        for name in ["classroom"] if args.classroom else args.only or CASES:
             try:
                 module = importlib.import_module(f"qulab_gui.bench.{name}")
             except ModuleNotFoundError:
                 continue  # a case not built yet
             print(f"\n== {name}", flush=True)
             started = time.perf_counter()
-            result = await module.run(ctx)
+            result = await (module.run(ctx, args.classroom) if name == "classroom" else module.run(ctx))
             metrics.update(result.get("metrics", {}))
             environment.update(result.get("environment", {}))
             print(f"  ({time.perf_counter() - started:.1f} s)", flush=True)
