@@ -44,6 +44,7 @@ LEARNERS = 30
 TIME_LIMIT_S = 120.0
 STAGGER_S = 0.5  # between two learners opening their first page: a class arriving, not one burst
 HEALTH_EVERY_S = 0.25
+CLEANUP_S = 15.0  # for the learners cut off at the time limit to close their contexts
 SAMPLE_USERS = 200
 
 
@@ -125,17 +126,19 @@ async def run_class(app: launcher.RunningApp, learners: int, time_limit_s: float
             walks = [asyncio.create_task(walk(chromium, app.url, number, number * STAGGER_S, tally, labs))
                      for number in range(learners)]
             done, pending = await asyncio.wait(walks, timeout=time_limit_s)
-            for task in pending:
-                task.cancel()
-            await asyncio.gather(*pending, return_exceptions=True)
             elapsed = time.perf_counter() - started
             probe.finish()
+            for task in pending:
+                task.cancel()
+            if pending:  # each closes its context; a context stuck on a dead page is killed with the browser
+                await asyncio.wait(pending, timeout=CLEANUP_S)
             crashed = [task.exception() for task in done if task.exception() is not None]
             server = {app.process.pid} | app.descendants()  # also our child: not the browser's
             browser_cpu = cpu_seconds(launcher.descendants(os.getpid()) - server)
             server_cpu = cpu_seconds({app.process.pid}) - server_cpu_before
         finally:
-            await chromium.close()
+            with contextlib.suppress(Exception, asyncio.TimeoutError):
+                await asyncio.wait_for(chromium.close(), timeout=CLEANUP_S)
     return {"tally": tally, "probe": probe, "elapsed_s": elapsed, "unfinished": len(pending),
             "crashed": crashed, "server_cpu_s": server_cpu, "browser_cpu_s": browser_cpu}
 

@@ -10,6 +10,7 @@ ANOTHER learner's run holding the same action.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 import time
 from collections.abc import Awaitable, Callable
@@ -134,4 +135,5 @@ async def walk(browser: Any, base_url: str, learner: int, start_delay_s: float, 
             if not await still_same_page(page):
                 tally.failed_loads.append(f"{path}: the page reloaded by itself")
     finally:
-        await context.close()
+        with contextlib.suppress(Exception):  # bounded: a close stuck on a page that never answers ends the walk
+            await asyncio.wait_for(context.close(), timeout=10)
