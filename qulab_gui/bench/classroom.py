@@ -158,6 +158,7 @@ def measure(work: Path, learners: int = LEARNERS, time_limit_s: float = TIME_LIM
         if app.process.poll() is None:
             app.stop()
     tally, probe = raw["tally"], raw["probe"]
+    server_said = app.output_text() + (app.log_file.read_text(errors="replace") if app.log_file.exists() else "")
     health_p95 = p95(probe.latencies_ms)
     metrics = {
         "classroom_learners": learners,
@@ -175,6 +176,9 @@ def measure(work: Path, learners: int = LEARNERS, time_limit_s: float = TIME_LIM
         "rss_start_mb": round(rss_start, 1), "elapsed_s": round(raw["elapsed_s"], 1),
         "unfinished_learners": raw["unfinished"], "crashed_learners": [repr(e) for e in raw["crashed"]],
         "server_cpu_s": round(raw["server_cpu_s"], 1), "browser_cpu_s": round(raw["browser_cpu_s"], 1),
+        # the server's side of slow pages: NiceGUI gave up waiting for a page it was still building
+        "server_pages_not_ready_3s": server_said.count("not ready after"),
+        "server_no_response_tracebacks": server_said.count("RuntimeError: No response returned."),
         "failed_load_reasons": tally.failed_loads[:10], "unanswered": tally.unanswered[:10],
     }
     return {"metrics": metrics, "notes": notes}

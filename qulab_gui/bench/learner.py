@@ -81,7 +81,8 @@ async def open_lab(page: Page, url: str, heading: str) -> float:
     response = await page.goto(url, wait_until="commit", timeout=PAGE_TIMEOUT_S * 1000)
     if response is None or response.status != 200:
         raise LoadFailed(f"HTTP {response.status if response else 'no response'}")
-    await page.get_by_text(heading, exact=True).first.wait_for(state="visible", timeout=PAGE_TIMEOUT_S * 1000)
+    remaining_s = max(0.1, PAGE_TIMEOUT_S - (time.perf_counter() - started))  # one budget for the whole load
+    await page.get_by_text(heading, exact=True).first.wait_for(state="visible", timeout=remaining_s * 1000)
     seconds = time.perf_counter() - started
     await page.wait_for_function("window.did_handshake === true", timeout=PAGE_TIMEOUT_S * 1000)
     await page.evaluate("window.qulabSamePage = true")  # gone if the page reloads by itself
@@ -100,12 +101,12 @@ async def still_same_page(page: Page) -> bool:
 
 
 async def click_and_wait(page: Page, learner: int, action: Action) -> str:
-    """'answered', 'refused' or 'unanswered'."""
-    answer = await action(page, learner)
+    """'answered', 'refused' or 'unanswered' (also when the click itself could not be done in time)."""
     refusal = page.get_by_text(REFUSED)
     try:
+        answer = await action(page, learner)
         await answer.or_(refusal).first.wait_for(state="visible", timeout=ACTION_TIMEOUT_S * 1000)
-    except Exception:  # noqa: BLE001 - Playwright's TimeoutError: no answer in time
+    except Exception:  # noqa: BLE001 - Playwright's TimeoutError or Error: no answer in time
         return "unanswered"
     return "refused" if await refusal.count() else "answered"
 
