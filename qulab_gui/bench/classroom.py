@@ -89,6 +89,13 @@ def cpu_seconds(pids: set[int]) -> float:
     return total
 
 
+def browser_cpu_seconds(app: launcher.RunningApp) -> float:
+    """CPU time of the Playwright driver and Chromium processes still running (closed pages' is lost:
+    a lower bound)."""
+    server = {app.process.pid} | app.descendants()  # also our child, but not the browser's
+    return cpu_seconds(launcher.descendants(os.getpid()) - server)
+
+
 def rss_mb(pid: int) -> float:
     import psutil
 
@@ -120,6 +127,7 @@ async def run_class(app: launcher.RunningApp, learners: int, time_limit_s: float
         try:
             await prepare_room(chromium, app)
             server_cpu_before = cpu_seconds({app.process.pid})
+            browser_cpu_before = browser_cpu_seconds(app)
             probe = HealthProbe(app)
             probe.start()
             started = time.perf_counter()
@@ -133,8 +141,7 @@ async def run_class(app: launcher.RunningApp, learners: int, time_limit_s: float
             if pending:  # each closes its context; a context stuck on a dead page is killed with the browser
                 await asyncio.wait(pending, timeout=CLEANUP_S)
             crashed = [task.exception() for task in done if task.exception() is not None]
-            server = {app.process.pid} | app.descendants()  # also our child: not the browser's
-            browser_cpu = cpu_seconds(launcher.descendants(os.getpid()) - server)
+            browser_cpu = browser_cpu_seconds(app) - browser_cpu_before
             server_cpu = cpu_seconds({app.process.pid}) - server_cpu_before
         finally:
             with contextlib.suppress(Exception, asyncio.TimeoutError):
