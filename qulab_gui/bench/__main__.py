@@ -30,7 +30,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--database-url", default=os.environ.get("QULAB_DATABASE_URL"),
                         help="database to measure (default: a temp SQLite file)")
     parser.add_argument("--only", choices=CASES, action="append", help="run only these cases")
-    return parser.parse_args(argv)
+    parser.add_argument("--classroom", type=int, nargs="?", const=30, metavar="N",
+                        help="run only the classroom case (not part of a full run): N learners in browsers at once "
+                             "(default 30)")
+    args = parser.parse_args(argv)
+    if args.classroom is not None and args.classroom < 1:
+        parser.error(f"--classroom needs at least 1 learner, not {args.classroom}")
+    return args
 
 
 def load_cases(names: list[str]) -> dict[str, ModuleType]:
@@ -51,13 +57,14 @@ def load_cases(names: list[str]) -> dict[str, ModuleType]:
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     metrics: dict[str, Any] = {}
     environment: dict[str, Any] = {}
-    cases = load_cases(args.only or CASES)  # all of them before the first runs: fail in a second, not later
+    # all of them before the first runs: fail in a second, not later
+    cases = load_cases(["classroom"] if args.classroom else args.only or CASES)
     with tempfile.TemporaryDirectory(prefix="qulab-bench-") as work:
         ctx = BenchContext(args.database_url, args.redis_url, args.quick, Path(work))
         for name, module in cases.items():
             print(f"\n== {name}", flush=True)
             started = time.perf_counter()
-            result = await module.run(ctx)
+            result = await (module.run(ctx, args.classroom) if name == "classroom" else module.run(ctx))
             metrics.update(result.get("metrics", {}))
             environment.update(result.get("environment", {}))
             print(f"  ({time.perf_counter() - started:.1f} s)", flush=True)

@@ -20,15 +20,8 @@ from pathlib import Path
 import pytest
 
 from qulab_gui.bench import launcher
+from qulab_gui.bench.browser import CHROMIUM, CHROMIUM_ARGS, VIEWPORT
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-    # nothing but the app under test on the network: no update checks, sync, metrics or field trials
-    "--disable-background-networking", "--disable-component-update", "--disable-default-apps",
-    "--disable-sync", "--metrics-recording-only", "--no-first-run", "--disable-field-trial-config",
-]
-VIEWPORT = {"width": 1280, "height": 800}
 ARTIFACTS = launcher.REPO_ROOT / "test-artifacts" / "e2e"
 BUILD_DIR = launcher.REPO_ROOT / "build" / "e2e"
 NO_REDIS = "redis://127.0.0.1:1/0"  # a refused port: the classroom case, QuLab falls back to fakeredis
