@@ -32,13 +32,17 @@ import contextlib
 import os
 import threading
 import time
+from collections.abc import Coroutine
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from qulab_gui.bench import browser as system_browser
 from qulab_gui.bench import launcher
 from qulab_gui.bench.context import BenchContext
 from qulab_gui.bench.learner import LABS, Tally, walk
+
+T = TypeVar("T")
 
 LEARNERS = 30
 TIME_LIMIT_S = 120.0
@@ -92,8 +96,16 @@ def cpu_seconds(pids: set[int]) -> float:
 def browser_cpu_seconds(app: launcher.RunningApp) -> float:
     """CPU time of the Playwright driver and Chromium processes still running (closed pages' is lost:
     a lower bound)."""
-    server = {app.process.pid} | app.descendants()  # also our child, but not the browser's
-    return cpu_seconds(launcher.descendants(os.getpid()) - server)
+    server = {app.process.pid} | descendants(app.process.pid)  # also our child, but not the browser's
+    return cpu_seconds(descendants(os.getpid()) - server)
+
+
+def descendants(pid: int) -> set[int]:
+    import psutil
+
+    with contextlib.suppress(psutil.Error):
+        return {child.pid for child in psutil.Process(pid).children(recursive=True)}
+    return set()
 
 
 def rss_mb(pid: int) -> float:
@@ -150,6 +162,13 @@ async def run_class(app: launcher.RunningApp, learners: int, time_limit_s: float
             "crashed": crashed, "server_cpu_s": server_cpu, "browser_cpu_s": browser_cpu}
 
 
+def run_in_own_loop(coroutine: Coroutine[Any, Any, T]) -> T:
+    """asyncio.run in a thread of its own: `measure` is synchronous and may be called where a loop
+    already runs in this thread (pytest with a sync Playwright open, a notebook)."""
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="classroom") as pool:
+        return pool.submit(asyncio.run, coroutine).result()
+
+
 def measure(work: Path, learners: int = LEARNERS, time_limit_s: float = TIME_LIMIT_S, redis_url: str = "fake",
             database_url: str | None = None, labs: int = len(LABS)) -> dict[str, Any]:
     """The whole case, synchronous: start the app, run the class, stop the app; metrics and notes."""
@@ -159,7 +178,7 @@ def measure(work: Path, learners: int = LEARNERS, time_limit_s: float = TIME_LIM
     try:
         app.wait_healthy(timeout=60)
         rss_start = rss_mb(app.process.pid)
-        raw = asyncio.run(run_class(app, learners, time_limit_s, labs))
+        raw = run_in_own_loop(run_class(app, learners, time_limit_s, labs))
         rss_end = rss_mb(app.process.pid)
     finally:
         if app.process.poll() is None:

@@ -196,7 +196,8 @@ async def test_a_poison_event_backs_off_then_dead_letters_and_its_aggregate_wait
         sessions, redis_conn) -> None:
     rows = await add_events(sessions, aggregates=1, per_aggregate=3)
     poison, later = rows[0]["id"], [r["id"] for r in rows[1:]]
-    config = PublisherConfig(batch_size=10, lease_s=5, max_attempts=3, backoff_base_s=0.5, backoff_max_s=10)
+    # a backoff long enough that no slow machine outlives it between two ticks; make_due rewinds it
+    config = PublisherConfig(batch_size=10, lease_s=5, max_attempts=3, backoff_base_s=30, backoff_max_s=60)
     faults = Faults(poison={poison})  # the broker itself refuses this one entry (XADD with ID 0-0)
     publisher = OutboxPublisher(sessions, redis_conn.client, name="p", config=config, faults=faults)
 
@@ -208,7 +209,7 @@ async def test_a_poison_event_backs_off_then_dead_letters_and_its_aggregate_wait
         events = {e.id: e for e in await session.scalars(select(DomainEvent))}
     rejected = events[poison]
     assert rejected.status == "pending" and rejected.attempts == 1 and "0-0" in rejected.last_error
-    assert 0.25 - 0.01 <= (rejected.next_attempt_at - before).total_seconds() <= 0.5 + 1.0  # base/2 .. base
+    assert 15 - 0.01 <= (rejected.next_attempt_at - before).total_seconds() <= 30 + 1.0  # base/2 .. base
     for event_id in later:  # sent nowhere, charged nothing: waiting behind it
         assert (events[event_id].attempts, events[event_id].claimed_by, events[event_id].last_error) == (0, None, None)
     assert await redis_conn.client.xlen(STREAM) == 0
