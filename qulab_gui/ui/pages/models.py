@@ -2,7 +2,8 @@
 
 from nicegui import ui
 
-from qulab_gui.lab import EDUCATION_LEVELS, OCCUPATIONS, ValidationError, current_lab, er_diagram, model_source
+from qulab_gui.lab import EDUCATION_LEVELS, OCCUPATIONS, ValidationError, current_lab, er_diagram
+from qulab_gui.ui.code_view import code_view
 from qulab_gui.ui.frame import frame, lab_started, notify_error, section, table_column
 
 USER_COLUMNS = [
@@ -49,8 +50,7 @@ async def models_page() -> None:
                              pagination=10).classes("w-full").props("dense wrap-cells").mark("users-table")
             deleted = ui.label().classes("text-positive").mark("delete-result")
 
-        with ui.expansion("The models' source code (qulab_gui/data/models.py)", icon="code").classes("w-full"):
-            ui.code(model_source(), language="python").classes("w-full text-xs")
+        code_view("models", "The models' source code")
 
         with section("Danger zone", "Drop every table and recreate the schema from the migrations."):
             ui.button("Reset database…", icon="restart_alt", color="negative",
@@ -69,14 +69,14 @@ async def models_page() -> None:
             ui.button("Delete", color="negative", on_click=lambda: delete()).mark("delete-confirm")
 
     async def refresh() -> None:
-        rows = await lab.count_rows()
+        rows, users = await lab.count_rows(), await lab.list_users()  # both before either is shown: they agree
         counts.text = (f"{rows.users:,} users · {rows.assessments:,} assessments · "
                        f"{rows.air_scores:,} scores · {rows.domain_events:,} events")
         table.rows = [
             {"id": u.id, "email": u.email, "name": u.name, "education_level": u.education_level,
              "occupation": OCCUPATIONS.get(u.occupation_code, (u.occupation_code,))[0],
              "years_experience": u.years_experience, "created": f"{u.created_at:%Y-%m-%d %H:%M:%S}"}
-            for u in await lab.list_users()
+            for u in users
         ]
         selected_ids = {row["id"] for row in table.rows}
         table.selected = [row for row in table.selected if row["id"] in selected_ids]
