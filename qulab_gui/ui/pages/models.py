@@ -38,7 +38,7 @@ async def models_page() -> None:
                 ui.button("Create user", icon="person_add", on_click=lambda: create()).mark("create-user")
             with section("Entity-relationship diagram", "Generated from the models' metadata."
                          ).classes("flex-1 min-w-[340px]"):
-                ui.mermaid(er_diagram()).classes("w-full")
+                ui.mermaid(er_diagram()).classes("w-full figure")
 
         with section("Users", "Newest first. Select one to delete it with its assessments and scores."):
             with ui.row().classes("items-center gap-4"):
