@@ -1,18 +1,44 @@
-"""Views of the schema for teaching: the models' source and an ER diagram built from the metadata."""
+"""Views of the code for teaching: the source of what really runs, and an ER diagram from the metadata."""
 
 from __future__ import annotations
 
 import inspect
-from functools import cache
+import textwrap
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Any
 
 from sqlalchemy import MetaData
 
 from . import models
 
+NOT_BUNDLED = "# the source is not included in this build"
 
-@cache  # read the file once, not on every page view (the event loop would wait for the disk)
-def model_source() -> str:
-    return inspect.getsource(models)
+
+@dataclass(frozen=True)
+class SourceListing:
+    """One function (or module) as a page shows it: what it does, where it lives, its code."""
+
+    title: str
+    location: str  # e.g. "qulab_gui/data/database.py · create_engine": the path, never this machine's
+    source: str
+
+
+def source_listing(title: str, code: ModuleType | Any) -> SourceListing:
+    """Read `code`'s source from the module file that is running it (so it cannot drift from the app).
+
+    Call it once per process and keep the result: reading the file on every page view would make
+    the event loop wait for the disk.
+    """
+    if isinstance(code, ModuleType):
+        location = f"{code.__name__.replace('.', '/')}.py"
+    else:
+        location = f"{code.__module__.replace('.', '/')}.py · {code.__qualname__}"
+    try:
+        source = textwrap.dedent(inspect.getsource(code))  # methods come indented by their class
+    except OSError:  # a frozen build without the .py files
+        source = f"{NOT_BUNDLED}: see {location}"
+    return SourceListing(title, location, source)
 
 
 def er_diagram(metadata: MetaData = models.Base.metadata) -> str:

@@ -15,8 +15,6 @@ rows from the result buffers, time around the whole load including building the 
 from __future__ import annotations
 
 import asyncio
-import functools
-import inspect
 import math
 import threading
 from collections.abc import Awaitable, Callable, Sequence
@@ -82,15 +80,6 @@ async def load_guarded(session: AsyncSession, query: Select[tuple[User]]) -> lis
 
 LOADERS: dict[str, Loader] = {"lazy": load_lazy, "selectin": load_selectin, "joined": load_joined,
                               "raise": load_guarded}
-
-
-@functools.cache  # read the file once, not on every page view
-def loaders_source() -> str:
-    """The four loaders' code, for the page to show next to what each one costs."""
-    try:
-        return "\n\n".join(inspect.getsource(loader) for loader in LOADERS.values())
-    except OSError:  # a frozen build without the .py files
-        return "# the source is not included in this build: see qulab_gui/data/nplus1.py"
 
 
 # -- measuring ------------------------------------------------------------------------------------

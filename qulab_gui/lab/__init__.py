@@ -15,15 +15,16 @@ from qulab_gui.data.cache import BYPASS, ERROR, HIT, MISS, PROFILE, SCORE, Looku
 from qulab_gui.data.cache import PREFIX as CACHE_PREFIX
 from qulab_gui.data.database import PoolSettings
 from qulab_gui.data.errors import SimulatedFailure, ValidationError
-from qulab_gui.data.introspection import er_diagram, model_source
+from qulab_gui.data.introspection import SourceListing, er_diagram
 from qulab_gui.data.latency import MAX_MS as MAX_LATENCY_MS
 from qulab_gui.data.models import COMPONENTS
-from qulab_gui.data.nplus1 import SELECTIN_CHUNK, STRATEGIES, SWEEP_SIZES, SWEPT, LoadResult, loaders_source
+from qulab_gui.data.nplus1 import SELECTIN_CHUNK, STRATEGIES, SWEEP_SIZES, SWEPT, LoadResult
 from qulab_gui.data.pooling import PoolSnapshot, ProbeResult
 from qulab_gui.data.score_calculation import RolledBack, ScoreRecorded
 from qulab_gui.data.scoring import EDUCATION_LEVELS, OCCUPATIONS
 from qulab_gui.data.workload import WorkloadPoint, WorkloadResult
 
+from .code import code_that_runs
 from .core import Lab
 from .current import current_lab
 from .results import CacheCounters, CacheHealth, TableCounts
@@ -33,7 +34,8 @@ __all__ = [
     "BYPASS", "CACHE_PREFIX", "COMPONENTS", "EDUCATION_LEVELS", "ERROR", "HIT", "MISS", "OCCUPATIONS", "PROFILE",
     "MAX_LATENCY_MS", "SCORE", "STRATEGIES",
     "SWEEP_SIZES", "SWEPT", "Lab", "LoadResult", "Lookup", "PoolSettings", "PoolSnapshot", "ProbeResult",
-    "RolledBack", "SELECTIN_CHUNK", "ScoreRecorded", "SimulatedFailure", "ValidationError", "WorkloadPoint",
+    "RolledBack", "SELECTIN_CHUNK", "ScoreRecorded", "SourceListing", "SimulatedFailure", "ValidationError",
+    "WorkloadPoint",
     "WorkloadResult",
-    "current_lab", "er_diagram", "loaders_source", "model_source",
+    "code_that_runs", "current_lab", "er_diagram",
 ]

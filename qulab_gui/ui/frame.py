@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 
-from nicegui import ui
+from nicegui import app, ui
 
 from qulab_gui.lab import current_lab
 
@@ -18,6 +18,54 @@ NAVIGATION = [
     ("/outbox", "5 · Outbox", "outbox"),
 ]
 DIALECT_NAMES = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}
+
+# The theme button cycles follow the system -> dark -> light; ui.dark_mode's value None means "auto"
+# (Quasar follows prefers-color-scheme). The choice is kept per browser in app.storage.user.
+THEME_KEY = "theme"
+THEMES: dict[bool | None, tuple[str, str]] = {
+    None: ("brightness_auto", "Theme: follows the system (click for dark)"),
+    True: ("dark_mode", "Theme: dark (click for light)"),
+    False: ("light_mode", "Theme: light (click to follow the system)"),
+}
+NEXT_THEME: dict[bool | None, bool | None] = {None: True, True: False, False: None}
+# Quasar's light helper classes (text-grey-8 captions, the drawer's bg-grey-1, the active item's
+# bg-indigo-1) carry !important and know nothing of dark mode: grey-8 on the dark page is barely
+# legible and the drawer stays white under white text. The "overrides" layer NiceGUI declares after
+# Quasar's importants wins over them, so the pages keep their classes and stay readable in both.
+# Charts and diagrams draw their text in dark grey on a canvas CSS cannot recolour: in dark mode they
+# sit on a light panel, as a printed figure would ("figure" is the class for a ui.mermaid).
+DARK_CSS = """
+@layer overrides {
+  .body--dark .nicegui-echart, .body--dark .figure { background: #f5f5f5; border-radius: 4px; }
+  .body--dark .text-grey-8, .body--dark .text-grey-7 { color: #bdbdbd !important; }
+  .body--dark .bg-grey-1 { background: #1d1d1d !important; }
+  .body--dark .bg-indigo-1 { background: rgba(121, 134, 203, 0.28) !important; }
+  .body--dark .text-primary { color: #9fa8da !important; }
+}
+"""
+
+
+def theme_button() -> ui.button:
+    """The header's theme switch; the page starts in the theme this browser chose last."""
+    saved = app.storage.user.get(THEME_KEY)
+    dark = ui.dark_mode(saved if saved in THEMES else None)
+    button = ui.button(on_click=lambda: choose(NEXT_THEME[dark.value])).props("flat round dense color=white") \
+        .mark("theme-toggle")
+    with button:
+        tooltip = ui.tooltip()
+
+    def show() -> None:
+        icon, meaning = THEMES[dark.value]
+        button.props(f'icon={icon} aria-label="{meaning}"')  # an icon alone names nothing to a screen reader
+        tooltip.text = meaning
+
+    def choose(theme: bool | None) -> None:
+        dark.value = theme
+        app.storage.user[THEME_KEY] = theme
+        show()
+
+    show()
+    return button
 
 
 def backend_chips() -> None:
@@ -53,12 +101,14 @@ def backend_chips() -> None:
 def frame(title: str, subtitle: str = "") -> Iterator[None]:
     ui.colors(primary="#3949ab", secondary="#00897b", accent="#8e24aa", positive="#2e7d32")
     ui.page_title(f"{title} · QuLab")
+    ui.add_css(DARK_CSS)
     with ui.header(elevated=True).classes("items-center gap-3 px-4 py-2 bg-primary"):
         ui.button(icon="menu", on_click=lambda: drawer.toggle()).props("flat round dense color=white")
         ui.label("QuLab").classes("text-h6 font-bold tracking-wide")
         ui.label("how a Python data layer scales").classes("text-sm opacity-80 max-sm:hidden")
         ui.space()
         backend_chips()
+        theme_button()
     current_path = ui.context.client.request.url.path
     with ui.left_drawer(value=True, bordered=True).classes("bg-grey-1 p-0") as drawer:
         with ui.list().classes("w-full").props("padding"):

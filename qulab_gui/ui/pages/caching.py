@@ -26,6 +26,7 @@ from qulab_gui.lab import (
     ValidationError,
     current_lab,
 )
+from qulab_gui.ui.code_view import code_view
 from qulab_gui.ui.frame import Refresh, Refreshes, busy, frame, lab_started, notify_error, section, table_column
 from qulab_gui.ui.latency_knob import latency_knob
 from qulab_gui.ui.user_picker import UserPicker
@@ -218,6 +219,7 @@ async def caching_page() -> None:
         refresh.add(keys_section(lab))
         refresh.add(counters_section(lab, banner, refresh))
         workload_section(lab, refresh)
+        code_view("caching")
 
     await refresh_users()
     await refresh()

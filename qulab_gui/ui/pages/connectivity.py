@@ -11,6 +11,7 @@ from nicegui import ui
 
 from qulab_gui.lab import COMPONENTS, Lab, PoolSettings, PoolSnapshot, ProbeResult, ValidationError, current_lab
 from qulab_gui.ui.charts import chart, clear_chart, value_axis
+from qulab_gui.ui.code_view import code_view
 from qulab_gui.ui.frame import busy, frame, lab_started, notify_error, section
 
 TITLE = "2 · Connectivity & pooling"
@@ -174,6 +175,7 @@ async def connectivity_page() -> None:
         show_engine = engine_section(lab)
         samples_section(lab)
         draw_snapshots = probe_section(lab)
+        code_view("connectivity")
     show_engine()
     ui.timer(1.0, show_engine)
     ui.timer(0.1, draw_snapshots)

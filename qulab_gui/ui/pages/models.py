@@ -2,7 +2,8 @@
 
 from nicegui import ui
 
-from qulab_gui.lab import EDUCATION_LEVELS, OCCUPATIONS, ValidationError, current_lab, er_diagram, model_source
+from qulab_gui.lab import EDUCATION_LEVELS, OCCUPATIONS, ValidationError, current_lab, er_diagram
+from qulab_gui.ui.code_view import code_view
 from qulab_gui.ui.frame import frame, lab_started, notify_error, section, table_column
 
 USER_COLUMNS = [
@@ -37,7 +38,7 @@ async def models_page() -> None:
                 ui.button("Create user", icon="person_add", on_click=lambda: create()).mark("create-user")
             with section("Entity-relationship diagram", "Generated from the models' metadata."
                          ).classes("flex-1 min-w-[340px]"):
-                ui.mermaid(er_diagram()).classes("w-full")
+                ui.mermaid(er_diagram()).classes("w-full figure")
 
         with section("Users", "Newest first. Select one to delete it with its assessments and scores."):
             with ui.row().classes("items-center gap-4"):
@@ -49,8 +50,7 @@ async def models_page() -> None:
                              pagination=10).classes("w-full").props("dense wrap-cells").mark("users-table")
             deleted = ui.label().classes("text-positive").mark("delete-result")
 
-        with ui.expansion("The models' source code (qulab_gui/data/models.py)", icon="code").classes("w-full"):
-            ui.code(model_source(), language="python").classes("w-full text-xs")
+        code_view("models", "The models' source code")
 
         with section("Danger zone", "Drop every table and recreate the schema from the migrations."):
             ui.button("Reset database…", icon="restart_alt", color="negative",

@@ -20,9 +20,9 @@ from qulab_gui.lab import (
     LoadResult,
     ValidationError,
     current_lab,
-    loaders_source,
 )
 from qulab_gui.ui.charts import chart, clear_chart, value_axis
+from qulab_gui.ui.code_view import code_view
 from qulab_gui.ui.frame import Refresh, busy, frame, lab_started, notify_error, section, table_column
 from qulab_gui.ui.latency_knob import latency_knob
 
@@ -172,8 +172,7 @@ def run_section(lab: Lab) -> tuple[ui.number, ui.row]:
                  "above.").classes("text-body2 text-grey-8").mark("rows-explained")
         bars = bar_chart().mark("bar-chart")
         details = ui.column().classes("w-full gap-1")
-        with ui.expansion("The four loaders (qulab_gui/data/nplus1.py)", icon="code").classes("w-full"):
-            ui.code(loaders_source(), language="python").classes("w-full text-xs")
+        code_view("nplus1", "The four loaders: the code that runs")
 
     def show_result(result: LoadResult) -> None:
         if any(previous.n != result.n for previous in latest.values()):

@@ -9,6 +9,7 @@ from typing import Any
 from nicegui import ui
 
 from qulab_gui.lab import RolledBack, ValidationError, current_lab
+from qulab_gui.ui.code_view import code_view
 from qulab_gui.ui.frame import busy, frame, lab_started, measured, notify_error, section
 from qulab_gui.ui.pages.outbox_views import (
     BREAKER_COLORS,
@@ -125,6 +126,7 @@ async def outbox_page() -> None:
                 consumer_label = ui.label().classes("font-mono text-sm").mark("outbox-consumer")
                 projection_table = ui.table(rows=[], columns=PROJECTION_COLUMNS, row_key="user") \
                     .props("dense flat").classes("w-full").mark("outbox-projection")
+        code_view("outbox")
 
     async def load_users() -> None:
         add_users.set_visibility(not await picker.refresh())
