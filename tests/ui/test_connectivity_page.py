@@ -18,7 +18,7 @@ async def test_engine_facts_are_this_apps_engine(user: User, tmp_path: Path) -> 
 
 @pytest.mark.parametrize("requested,message,users", [
     (600, "Loaded 600 users", 600),
-    (0, "Number of users must be between 1 and", 0),  # refused: nothing written
+    (0, "Users must be a whole number from 1 to 20,000 (got 0)", 0),  # refused: nothing written
 ])
 async def test_load_sample_data(user: User, requested: int, message: str, users: int) -> None:
     lab = await lab_ready()

@@ -1,5 +1,6 @@
 """Lab 3 page: runs, the sweep drawn point by point, the guard's error, bad N, and a refused double click."""
 
+import pytest
 from nicegui import ui
 from nicegui.testing import User
 
@@ -148,3 +149,18 @@ async def test_a_closed_tab_stops_its_sweep(user: User) -> None:
     user.client.delete()  # what NiceGUI does once a closed tab's reconnect timeout has passed
     await until(lambda: not lab.nplus1.running, 10, message="the sweep to stop")
     assert lab.nplus1.stopped
+
+
+@pytest.mark.parametrize("users,message", [
+    (100000, "Users must be a whole number from 1 to 20,000 (got 100,000)"),
+    (2.5, "Users must be a whole number from 1 to 20,000 (got 2.5)"),
+    (None, "Users must be a whole number from 1 to 20,000 (the field is empty)"),
+])
+async def test_sample_users_out_of_range_are_refused_not_clamped(user: User, users, message) -> None:
+    lab = await lab_ready()
+    await user.open("/repository")
+    user.find(marker="new-users").elements.pop().value = users
+    user.find(marker="add-users").click()
+    await user.should_see(message, retries=50)
+    assert (await lab.count_rows()).users == 0
+    assert user.notify.messages == []  # said next to the field, not in a toast

@@ -25,6 +25,7 @@ from qulab_gui.lab import (
 from qulab_gui.ui.charts import chart, clear_chart, value_axis
 from qulab_gui.ui.frame import Refresh, busy, frame, lab_started, notify_error, section, table_column
 from qulab_gui.ui.latency_knob import latency_knob
+from qulab_gui.ui.text import plural
 
 TITLE = "3 · Repository & N+1"
 COLORS = {"lazy": "#c62828", "selectin": "#2e7d32", "joined": "#1565c0", "raise": "#6d4c41"}
@@ -37,10 +38,6 @@ RESULT_COLUMNS = [
 ]
 SHAPE_COLUMNS = [table_column("count", "Ran", align="right"),
                  table_column("sql", "Statement shape (literals and IN-lists folded)")]
-
-
-def plural(count: int, noun: str) -> str:
-    return f"{count:,} {noun}{'' if count == 1 else 's'}"
 
 
 def result_row(result: LoadResult) -> dict[str, Any]:
@@ -99,9 +96,9 @@ def data_section(lab: Lab, on_users: Callable[[int], None]) -> Refresh:
     with section("Sample data", f"Users with {len(COMPONENTS)} assessments each and scores computed from them."):
         counts = ui.label().classes("text-body1").mark("data-counts")
         with ui.row().classes("items-end gap-4"):
-            new_users = ui.number("Users", value=1000, min=1, max=20000, format="%d") \
+            new_users = ui.number("Users", value=1000) \
                 .props("outlined dense").classes("w-28").mark("new-users")
-            per_user = ui.number("Scores per user", value=5, min=1, max=50, format="%d") \
+            per_user = ui.number("Scores per user", value=5) \
                 .props("outlined dense").classes("w-32").mark("scores-per-user")
             buttons = [ui.button("Add sample users", icon="group_add", on_click=lambda: add_users()).mark("add-users"),
                        ui.button("Add sample scores", icon="add_chart", on_click=lambda: add_scores())
@@ -113,7 +110,8 @@ def data_section(lab: Lab, on_users: Callable[[int], None]) -> Refresh:
         rows = await lab.count_rows()
         users, scores = rows.users, rows.air_scores
         on_users(users)
-        counts.text = (f"{users:,} users · {rows.assessments:,} assessments · {scores:,} scores"
+        counts.text = (f"{plural(users, 'user')} · {plural(rows.assessments, 'assessment')} · "
+                       f"{plural(scores, 'score')}"
                        + (f" (≈ {scores / users:.1f} per user)" if users else ": add sample users to begin"))
 
     def on_progress(done: int, total: int) -> None:
@@ -126,22 +124,23 @@ def data_section(lab: Lab, on_users: Callable[[int], None]) -> Refresh:
         with busy(*buttons):
             try:
                 status.text = await action()
-            except ValueError as problem:  # ValidationError included
-                status.text = ""
-                notify_error(str(problem))
+            except ValueError as problem:  # ValidationError included: shown next to the fields, not as a toast
+                status.text = str(problem)
+                status.classes(replace="text-negative whitespace-pre-line")
+            else:
+                status.classes(replace="")
         await refresh()
 
     async def add_users() -> None:
         async def action() -> str:
-            count = int(new_users.value or 0)
-            await lab.load_samples(count, int(per_user.value or 0), progress=on_progress)
-            return f"Added {count:,} users with {int(per_user.value)} score(s) each."
+            count = await lab.load_samples(new_users.value, per_user.value, progress=on_progress)
+            return f"Added {plural(count, 'user')} with {plural(int(per_user.value), 'score')} each."
         await add(action)
 
     async def add_scores() -> None:
         async def action() -> str:
-            added = await lab.nplus1.add_sample_scores(int(per_user.value or 0), progress=on_progress)
-            return f"Added {added:,} scores." if added else "No users yet: add sample users first."
+            added = await lab.nplus1.add_sample_scores(per_user.value, progress=on_progress)
+            return f"Added {plural(added, 'score')}." if added else "No users yet: add sample users first."
         await add(action)
 
     return refresh
@@ -152,7 +151,7 @@ def run_section(lab: Lab) -> tuple[ui.number, ui.row]:
     latest: dict[str, LoadResult] = {}
     with section("Load the first N users", "Run one strategy or all four on the same N and compare."):
         with ui.row().classes("items-end gap-4"):
-            n_input = ui.number("N (users)", value=None, min=1, format="%d").props("outlined dense") \
+            n_input = ui.number("N (users)", value=None).props("outlined dense") \
                 .classes("w-32").mark("n")
             strategy = ui.toggle({key: key for key in STRATEGIES}, value="lazy").mark("strategy")
             ui.button("Run", icon="play_arrow", on_click=lambda: run([strategy.value])).mark("run-one")
@@ -195,8 +194,7 @@ def run_section(lab: Lab) -> tuple[ui.number, ui.row]:
         except ValidationError as problem:
             notify_error(str(problem))
         else:
-            kinds = "strategy" if len(results) == 1 else "strategies"
-            run_status.text = f"Measured {len(results)} {kinds} for N = {results[0].n:,}."
+            run_status.text = f"Measured {plural(len(results), 'strategy')} for N = {results[0].n:,}."
 
     return n_input, running
 
@@ -209,7 +207,7 @@ def sweep_section(lab: Lab, n_input: ui.number, running: ui.row) -> Callable[[],
                  f"selectin by one step per {SELECTIN_CHUNK}, joined stays 1."):
         with ui.row().classes("items-center gap-4"):
             sweep_button = ui.button(icon="show_chart", on_click=lambda: sweep()).mark("run-sweep") \
-                .bind_text_from(n_input, "value", backward=lambda n: f"Run sweep up to N = {int(n):,}"
+                .bind_text_from(n_input, "value", backward=lambda n: f"Run sweep up to N = {n:,g}"
                                 if n else "Run sweep up to N (set above)")
             stop_button = ui.button("Stop", icon="stop", color="negative", on_click=lambda: lab.nplus1.stop()) \
                 .props("outline").mark("stop-sweep")
