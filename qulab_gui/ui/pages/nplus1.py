@@ -6,7 +6,6 @@ Built from sections (sample data, one run, the sweep); each returns what the pag
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any
 
 from nicegui import ui
 
@@ -23,72 +22,27 @@ from qulab_gui.lab import (
     loaders_source,
 )
 from qulab_gui.ui.charts import chart, clear_chart, value_axis
-from qulab_gui.ui.frame import Refresh, busy, frame, lab_started, notify_error, section, table_column
+from qulab_gui.ui.frame import Refresh, busy, frame, lab_started, notify_error, section
 from qulab_gui.ui.latency_knob import latency_knob
+from qulab_gui.ui.pages.nplus1_results import (
+    RESULT_COLUMNS,
+    bar_chart,
+    guard_message,
+    result_row,
+    set_log_scale,
+    show_details,
+    why_slower_than_lazy,
+)
 from qulab_gui.ui.text import plural
 
 TITLE = "3 · Repository & N+1"
 COLORS = {"lazy": "#c62828", "selectin": "#2e7d32", "joined": "#1565c0", "raise": "#6d4c41"}
-RESULT_COLUMNS = [
-    table_column("strategy", "Strategy"), table_column("statements", "Statements", align="right"),
-    table_column("theory", "Theory says", align="right"), table_column("ms", "Time (ms)", align="right"),
-    table_column("rows", "Rows fetched", align="right"), table_column("per_user", "Rows per user", align="right"),
-    table_column("per_user_theory", "… because"),
-    table_column("loaded", "Loaded (users / scores / assessments)"),
-]
-SHAPE_COLUMNS = [table_column("count", "Ran", align="right"),
-                 table_column("sql", "Statement shape (literals and IN-lists folded)")]
-
-
-def result_row(result: LoadResult) -> dict[str, Any]:
-    return {
-        "strategy": result.label, "statements": result.statements,
-        "theory": f"{result.expected:,} {'✓' if result.matches_theory else '✗'}",
-        "ms": round(result.elapsed_s * 1000, 1), "rows": result.rows_fetched,
-        "per_user": round(result.rows_per_user, 1), "per_user_theory": rows_explained(result),
-        "loaded": "stopped by the guard" if result.error else
-        f"{result.users:,} / {result.scores:,} / {result.assessments:,}",
-    }
-
-
-def rows_explained(result: LoadResult) -> str:
-    """Why a strategy fetched that many rows per user: joined multiplies the two collections."""
-    if result.error or not result.users:
-        return ""
-    scores, assessments = result.scores / result.users, result.assessments / result.users
-    if result.strategy == "joined":
-        return f"scores × assessments = {scores:g} × {assessments:g}"
-    return f"1 + scores + assessments = 1 + {scores:g} + {assessments:g}"
-
-
-def bar_chart() -> ui.echart:
-    label = {"show": True, "position": "top"}
-    return chart("Statements and time per strategy", x_axis={"type": "category", "data": []},
-                 y_axis=[{"type": "value", "name": "statements", "minInterval": 1},
-                         {"type": "value", "name": "time (ms)"}],
-                 series=[{"name": "statements", "type": "bar", "data": [], "label": label},
-                         {"name": "time (ms)", "type": "bar", "yAxisIndex": 1, "data": [], "label": label}],
-                 bottom=32).classes("w-full h-80")
 
 
 def sweep_chart(title: str, y_name: str) -> ui.echart:
     return chart(title, x_axis=value_axis("N (users)"), y_axis={"type": "value", "name": y_name},
                  series=[{"name": strategy, "type": "line", "color": COLORS[strategy], "data": []}
                          for strategy in SWEPT], right=24).classes("flex-1 min-w-[360px] h-80")
-
-
-def show_details(container: ui.column, results: list[LoadResult]) -> None:
-    """Per strategy, the 'similar queries' view of a debug toolbar and the first statements verbatim."""
-    container.clear()
-    with container:
-        for result in results:
-            title = f"{result.label}: {plural(result.statements, 'statement')}, {len(result.shapes)} distinct"
-            with ui.expansion(title, icon="manage_search").classes("w-full").mark(f"details-{result.strategy}"):
-                ui.table(rows=[{"count": count, "sql": shape} for shape, count in result.shapes],
-                         columns=SHAPE_COLUMNS, row_key="sql").props("dense flat wrap-cells").classes("w-full")
-                ui.label(f"The first {len(result.first_statements)} statements, verbatim").classes("text-grey-8")
-                for sql in result.first_statements:
-                    ui.code(sql, language="sql").classes("w-full text-xs")
 
 
 def data_section(lab: Lab, on_users: Callable[[int], None]) -> Refresh:
@@ -161,7 +115,12 @@ def run_section(lab: Lab) -> tuple[ui.number, ui.row]:
                 ui.spinner(size="sm")
                 ui.label("measuring…").classes("text-grey-8")
         run_status = ui.label().mark("run-status")
-        guard_error = ui.label().classes("text-negative font-mono").mark("guard-error")
+        with ui.row().classes("items-center gap-2 no-wrap") as guard_row:
+            ui.icon("verified_user", color="info")
+            guard_note = ui.label().classes("text-body2").mark("guard-result")
+        why_slower = ui.label().classes("text-body2 text-warning-10 bg-amber-1 p-2 rounded") \
+            .mark("why-slower")
+        guard_row.visible = why_slower.visible = False
         table = ui.table(rows=[], columns=RESULT_COLUMNS, row_key="strategy").classes("w-full") \
             .props("dense wrap-cells").mark("results-table")
         ui.label("Rows fetched: lazy and selectin read each user, score and assessment once, so rows per "
@@ -170,6 +129,8 @@ def run_section(lab: Lab) -> tuple[ui.number, ui.row]:
                  "lazy, with many it fetches more, and it grows as the product: compare the two columns "
                  "above.").classes("text-body2 text-grey-8").mark("rows-explained")
         bars = bar_chart().mark("bar-chart")
+        ui.switch("Log scale for statements", value=True, on_change=lambda e: set_log_scale(bars, e.value)) \
+            .mark("bar-log-scale").tooltip("Joined's single statement next to lazy's thousands")
         details = ui.column().classes("w-full gap-1")
         with ui.expansion("The four loaders (qulab_gui/data/nplus1.py)", icon="code").classes("w-full"):
             ui.code(loaders_source(), language="python").classes("w-full text-xs")
@@ -184,8 +145,10 @@ def run_section(lab: Lab) -> tuple[ui.number, ui.row]:
         bars.options["series"][0]["data"] = [r.statements for r in results]
         bars.options["series"][1]["data"] = [round(r.elapsed_s * 1000, 1) for r in results]
         bars.update()
-        guard = latest.get("raise")
-        guard_error.text = f'raiseload("*") stopped the loop at its first lazy load: {guard.error}' if guard else ""
+        guard_note.text = guard_message(latest.get("raise"))
+        guard_row.visible = bool(guard_note.text)
+        why_slower.text = why_slower_than_lazy(results)
+        why_slower.visible = bool(why_slower.text)
         show_details(details, results)
 
     async def run(strategies: list[str]) -> None:
