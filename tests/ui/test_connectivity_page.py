@@ -46,9 +46,17 @@ async def test_probe_past_the_pool_limit_shows_timeouts_and_charts_the_pool(user
     assert [series["name"] for series in pool_chart.options["series"]] == ["checked out", "overflow", "waiting"]
     assert len(set(colours)) == 3  # told apart at a glance, not by ECharts' palette order
     assert max(checked_out) == 3
-    waits = [bar["value"] for bar in wait_chart.options["series"][0]["data"]]
-    assert len(waits) == 8
-    assert all(ms >= 200 for ms in waits[-5:])  # the timed-out sessions waited the whole timeout
+    served, failed = (series["data"] for series in wait_chart.options["series"])
+    assert [series["name"] for series in wait_chart.options["series"]] == ["got a connection", "timed out"]
+    assert wait_chart.options["legend"]  # the bars' two colours are named
+    assert len(served) == len(failed) == 8  # one bar per session, in one of the two series
+    assert served[3:] == [None] * 5 and failed[:3] == [None] * 3
+    assert all(ms >= 200 for ms in failed[3:])  # the timed-out sessions waited the whole timeout
+    # the longest wait counts the sessions that gave up, not only the ones that got a connection
+    await user.should_see("longest wait ≥ 2", retries=5)
+    await user.should_see("(5 sessions timed out at 200 ms, the pool timeout; the longest wait that got a connection")
+    styles = {series["name"]: series for series in pool_chart.options["series"]}
+    assert styles["waiting"]["lineStyle"]["type"] == "dashed" and styles["waiting"]["z"] < styles["checked out"]["z"]
 
 
 async def test_probe_refuses_bad_settings(user: User) -> None:

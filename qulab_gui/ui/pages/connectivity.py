@@ -12,34 +12,51 @@ from nicegui import ui
 from qulab_gui.lab import COMPONENTS, Lab, PoolSettings, PoolSnapshot, ProbeResult, ValidationError, current_lab
 from qulab_gui.ui.charts import chart, clear_chart, value_axis
 from qulab_gui.ui.frame import busy, frame, lab_started, notify_error, section
+from qulab_gui.ui.text import plural
 
 TITLE = "2 · Connectivity & pooling"
 POOL_SERIES = {"checked out": "#1565c0", "overflow": "#ef6c00", "waiting": "#c62828"}  # name: colour
+# Waiting is dashed and drawn under the others, so where the lines meet the blue one stays visible.
+POOL_STYLE = {"checked out": {"z": 3, "lineStyle": {"width": 3}, "areaStyle": {"opacity": 0.12}},
+              "overflow": {"z": 2}, "waiting": {"z": 1, "lineStyle": {"type": "dashed", "width": 2}}}
+WAIT_SERIES = {"got a connection": "#1565c0", "timed out": "#c62828"}  # the bars' colours, named in a legend
 
 
 def pool_chart() -> ui.echart:
     return chart("Pool during the probe", x_axis=value_axis("time (s)"),
                  y_axis={"type": "value", "name": "connections / sessions", "minInterval": 1},
                  series=[{"name": name, "type": "line", "step": "end", "showSymbol": False, "data": [],
-                          "color": color} for name, color in POOL_SERIES.items()], right=24).classes("w-full h-80")
+                          "color": color, **POOL_STYLE[name]} for name, color in POOL_SERIES.items()],
+                 right=24).classes("w-full h-80")
 
 
 def wait_chart() -> ui.echart:
-    return chart("Checkout wait per session", legend=False, right=24,
+    return chart("Checkout wait per session", right=24,
                  x_axis={"type": "category", "name": "session (in order of outcome)", "nameLocation": "middle",
                          "nameGap": 28, "data": []},
                  y_axis={"type": "value", "name": "wait (ms)"},
-                 series=[{"name": "wait", "type": "bar", "data": []}]).classes("w-full h-64")
+                 series=[{"name": name, "type": "bar", "stack": "wait", "color": color, "data": []}
+                         for name, color in WAIT_SERIES.items()]).classes("w-full h-64")
 
 
 def describe(result: ProbeResult) -> str:
     limit = result.pool.size + result.pool.max_overflow
     text = (f"{result.completed} of {result.sessions} sessions got a connection (pool limit {limit}); "
-            f"{result.timeouts} timed out; longest wait {result.max_wait_s * 1000:.0f} ms; "
-            f"total {result.elapsed_s:.2f} s.")
+            f"{result.timeouts} timed out; {longest_wait(result)}; total {result.elapsed_s:.2f} s.")
     if result.errors:
         text += f" Errors: {result.errors[0]}"
     return text
+
+
+def longest_wait(result: ProbeResult) -> str:
+    """A session that timed out waited at least the pool timeout, and would have waited longer."""
+    served = f"{result.max_wait_s * 1000:,.0f} ms"
+    if not result.timeouts:
+        return f"longest wait {served}"
+    gave_up = min(result.timed_out_after_s) * 1000
+    return (f"longest wait ≥ {gave_up:,.0f} ms ({plural(result.timeouts, 'session')} timed out at "
+            f"{result.pool.timeout_s * 1000:,.0f} ms, the pool timeout; the longest wait that got a "
+            f"connection was {served})")
 
 
 def engine_section(lab: Lab) -> Callable[[], None]:
@@ -127,11 +144,12 @@ def probe_section(lab: Lab) -> Callable[[], None]:
         pool_line.update()
 
     def draw_waits(result: ProbeResult) -> None:
-        bars = [{"value": round(w * 1000, 1)} for w in sorted(result.waits_s)]
-        bars += [{"value": round(w * 1000, 1), "itemStyle": {"color": "#c62828"}}
-                 for w in sorted(result.timed_out_after_s)]
-        waits.options["xAxis"]["data"] = [str(i + 1) for i in range(len(bars))]
-        waits.options["series"][0]["data"] = bars
+        served = [round(w * 1000, 1) for w in sorted(result.waits_s)]
+        failed = [round(w * 1000, 1) for w in sorted(result.timed_out_after_s)]
+        gap_for = [None]  # one bar per session: each series leaves the other's sessions empty
+        waits.options["xAxis"]["data"] = [str(i + 1) for i in range(len(served) + len(failed))]
+        waits.options["series"][0]["data"] = served + gap_for * len(failed)
+        waits.options["series"][1]["data"] = gap_for * len(served) + failed
         waits.update()
 
     def draw(result: ProbeResult) -> None:
@@ -157,7 +175,7 @@ def probe_section(lab: Lab) -> Callable[[], None]:
                 return
         draw(result)
         if result.timeouts:
-            notify_error(f"Pool exhausted: {result.timeouts} session(s) timed out after {pool.timeout_s:g} s")
+            notify_error(f"Pool exhausted: {plural(result.timeouts, 'session')} timed out after {pool.timeout_s:g} s")
 
     if lab.last_probe is not None:
         draw(lab.last_probe)
