@@ -38,7 +38,15 @@ def whole_number(value: Any, what: str, low: int, high: int) -> int:
     Pages pass the field's raw value: nothing is clamped or rounded on the way, so 100000, 2.5 and
     an empty field are refused with a message instead of quietly becoming another number.
     """
-    allowed = f"{what} must be a whole number from {low:,} to {high:,}"
+    return int(_in_range(value, f"{what} must be a whole number from {low:,} to {high:,}", low, high, whole=True))
+
+
+def number_in_range(value: Any, what: str, low: float, high: float, unit: str = "") -> float:
+    """A number (fractions allowed) from `low` to `high`, or a ValidationError that says the range."""
+    return _in_range(value, f"{what} must be a number from {low:g} to {high:g}{unit}", low, high, whole=False)
+
+
+def _in_range(value: Any, allowed: str, low: float, high: float, *, whole: bool) -> float:
     if value is None or (isinstance(value, str) and not value.strip()):
         raise ValidationError(f"{allowed} (the field is empty)")
     if isinstance(value, bool):
@@ -49,9 +57,9 @@ def whole_number(value: Any, what: str, low: int, high: int) -> int:
         raise ValidationError(f"{allowed} (got {value!r})") from None
     except OverflowError:  # an int too large for a float
         raise ValidationError(f"{allowed} (got a number too large)") from None
-    if not math.isfinite(number) or number != int(number) or not low <= number <= high:  # NaN, inf, 2.5
-        raise ValidationError(f"{allowed} (got {number:,g})")
-    return int(number)
+    if not math.isfinite(number) or (whole and number != int(number)) or not low <= number <= high:
+        raise ValidationError(f"{allowed} (got {number:,g})")  # NaN, inf, 2.5 for a whole number
+    return number
 
 
 def years_of_experience(value: Any) -> int:

@@ -63,5 +63,11 @@ async def test_probe_refuses_bad_settings(user: User) -> None:
     await lab_ready()
     await user.open("/connectivity")
     user.find(marker="probe-sessions").elements.pop().value = 500
+    user.find(marker="probe-size").elements.pop().value = 2.5
+    user.find(marker="probe-timeout").elements.pop().value = None
     user.find(marker="run-probe").click()
-    await user.should_see("Concurrent sessions must be between 1 and 200", retries=50)
+    await user.should_see("Concurrent sessions must be a whole number from 1 to 200 (got 500)", retries=50)
+    shown = user.find(marker="probe-result").elements.pop().text.splitlines()  # all three at once, none clamped
+    assert shown[1:] == ["Pool size must be a whole number from 1 to 50 (got 2.5)",
+                         "Pool timeout must be a number from 0.1 to 30 s (the field is empty)"]
+    assert user.notify.messages == []

@@ -143,7 +143,7 @@ def write_section(lab: Lab, picker: UserPicker, users_changed: Refresh, changed:
                  "nothing. Fetch before and after to see MISS, then HIT, with the new value."):
         with ui.row().classes("items-end gap-3"):
             name_input = ui.input("New name").props("outlined dense").mark("edit-name")
-            years_input = ui.number("Years of experience", min=0, max=70, format="%d") \
+            years_input = ui.number("Years of experience") \
                 .props("outlined dense").classes("w-44").mark("edit-years")
             ui.button("Save profile", icon="save", on_click=lambda: save_profile()).mark("save-profile")
             ui.button("Calculate a new score", icon="calculate", on_click=lambda: new_score()).mark("new-score")

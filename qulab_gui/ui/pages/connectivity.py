@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 from nicegui import ui
 
-from qulab_gui.lab import COMPONENTS, Lab, PoolSettings, PoolSnapshot, ProbeResult, ValidationError, current_lab
+from qulab_gui.lab import COMPONENTS, Lab, PoolSnapshot, ProbeResult, ValidationError, current_lab, probe_form
 from qulab_gui.ui.charts import chart, clear_chart, value_axis
 from qulab_gui.ui.frame import busy, frame, lab_started, notify_error, section
 from qulab_gui.ui.text import plural
@@ -116,20 +116,20 @@ def probe_section(lab: Lab) -> Callable[[], None]:
                  "Past that, sessions wait; past the timeout, they fail. The probe builds its own engine with "
                  "the limits chosen here, so the app's pool above never starves and its numbers stay put."):
         with ui.row().classes("items-end gap-4"):
-            sessions = ui.number("Sessions (K)", value=20, min=1, max=200, format="%d").props("outlined dense") \
+            sessions = ui.number("Sessions (K)", value=20).props("outlined dense") \
                 .classes("w-28").mark("probe-sessions")
-            size = ui.number("Pool size", value=5, min=1, max=50, format="%d").props("outlined dense") \
+            size = ui.number("Pool size", value=5).props("outlined dense") \
                 .classes("w-28").mark("probe-size")
-            overflow = ui.number("Max overflow", value=5, min=0, max=50, format="%d") \
+            overflow = ui.number("Max overflow", value=5) \
                 .props("outlined dense").classes("w-28").mark("probe-overflow")
-            timeout = ui.number("Timeout (s)", value=1.0, min=0.1, max=30, step=0.1) \
+            timeout = ui.number("Timeout (s)", value=1.0, step=0.1) \
                 .props("outlined dense").classes("w-28").mark("probe-timeout")
-            hold = ui.number("Hold (s)", value=0.5, min=0, max=30, step=0.1).props("outlined dense") \
+            hold = ui.number("Hold (s)", value=0.5, step=0.1).props("outlined dense") \
                 .classes("w-28").mark("probe-hold")
             button = ui.button("Run probe", icon="play_arrow", on_click=lambda: probe()).mark("run-probe")
         pool_line = pool_chart()
         waits = wait_chart()
-        probe_result = ui.label().classes("text-body1").mark("probe-result")
+        probe_result = ui.label().classes("text-body1 whitespace-pre-line").mark("probe-result")
 
     snapshots: list[PoolSnapshot] = []  # filled by the probe, drained into the chart by a ui.timer
 
@@ -165,13 +165,11 @@ def probe_section(lab: Lab) -> Callable[[], None]:
         probe_result.text = "Running…"
         with busy(button):
             try:
-                pool = PoolSettings(size=int(size.value or 0), max_overflow=int(overflow.value or 0),
-                                    timeout_s=float(timeout.value or 0))
-                result = await lab.probe_pool(int(sessions.value or 0), pool, float(hold.value or 0),
-                                              snapshots.append)
-            except (ValidationError, ValueError) as problem:
-                probe_result.text = ""
-                notify_error(str(problem))
+                count, pool, hold_s = probe_form(sessions.value, size.value, overflow.value, timeout.value,
+                                                 hold.value)  # every field out of range at once, none clamped
+                result = await lab.probe_pool(count, pool, hold_s, snapshots.append)
+            except (ValidationError, ValueError) as problem:  # said under the form, not in a toast
+                probe_result.text = str(problem)
                 return
         draw(result)
         if result.timeouts:
