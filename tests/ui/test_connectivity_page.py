@@ -71,3 +71,12 @@ async def test_probe_refuses_bad_settings(user: User) -> None:
     assert shown[1:] == ["Pool size must be a whole number from 1 to 50 (got 2.5)",
                          "Pool timeout must be a number from 0.1 to 30 s (the field is empty)"]
     assert user.notify.messages == []
+
+
+async def test_enter_in_the_users_field_loads_the_samples(user: User) -> None:
+    lab = await lab_ready()
+    await user.open("/connectivity")
+    user.find(marker="sample-users").elements.pop().value = 7
+    user.find(marker="sample-users").trigger("keydown.enter")
+    await user.should_see("Loaded 7 users with", retries=50)
+    assert (await lab.count_rows()).users == 7

@@ -28,6 +28,7 @@ from qulab_gui.lab import (
 )
 from qulab_gui.ui.frame import Refresh, Refreshes, busy, frame, lab_started, notify_error, section, table_column
 from qulab_gui.ui.latency_knob import latency_knob
+from qulab_gui.ui.text import plural
 from qulab_gui.ui.user_picker import UserPicker
 
 from .caching_counters import counters_section, keys_section
@@ -130,7 +131,7 @@ def read_section(lab: Lab, changed: Refresh) -> tuple[UserPicker, Refresh]:
             except (ValidationError, ValueError) as problem:
                 notify_error(str(problem))
                 return
-        ui.notify(f"Loaded {count:,} users", type="positive")
+        ui.notify(f"Loaded {plural(count, 'user')}", type="positive")
         await refresh_users()
 
     return picker, refresh_users

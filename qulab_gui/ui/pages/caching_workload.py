@@ -7,6 +7,7 @@ from nicegui import ui
 from qulab_gui.lab import Lab, ValidationError, WorkloadPoint, WorkloadResult
 from qulab_gui.ui.charts import chart, clear_chart, value_axis
 from qulab_gui.ui.frame import Refresh, busy, measured, notify_error, section
+from qulab_gui.ui.text import plural
 
 FORMULA = "T_avg = H·T_cache + (1 − H)·(T_cache + T_db)"
 
@@ -44,7 +45,7 @@ def formula_text(result: WorkloadResult) -> str:
 
 def result_text(result: WorkloadResult) -> str:
     last = result.points[-1]
-    return (f"{result.spec.reads:,} reads over {result.users:,} users in {result.elapsed_s:.1f} s: "
+    return (f"{plural(result.spec.reads, 'read')} over {plural(result.users, 'user')} in {result.elapsed_s:.1f} s: "
             f"hit ratio {hit_ratio_text(result.hit_ratio)}"
             + (f" ({result.degraded:,} reads Redis could not serve)" if result.degraded else "")
             + f"; cached p50 {measured(last.cached_p50_ms, 3, ' ms')} / p95 "
@@ -99,7 +100,7 @@ def workload_section(lab: Lab, changed: Refresh) -> None:
             if value is not None:
                 series["data"].append([point.reads, round(value, 4)])
         workload.update()
-        outcome.text = f"{point.reads:,} reads, hit ratio {hit_ratio_text(point.hit_ratio)}…"
+        outcome.text = f"{plural(point.reads, 'read')}, hit ratio {hit_ratio_text(point.hit_ratio)}…"
 
     async def run() -> None:
         clear_chart(workload)

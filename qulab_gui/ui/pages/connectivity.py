@@ -90,6 +90,7 @@ def samples_section(lab: Lab) -> None:
             n_users = ui.number("Users", value=200).props("outlined dense") \
                 .mark("sample-users")
             button = ui.button("Load sample data", icon="download", on_click=lambda: load()).mark("load-samples")
+            n_users.on("keydown.enter", lambda: load())  # Enter submits a one-field form
         progress = ui.linear_progress(value=0, show_value=False).props("size=12px rounded").mark("progress")
         result = ui.label().mark("sample-result")
 
@@ -106,7 +107,7 @@ def samples_section(lab: Lab) -> None:
             except ValueError as problem:  # ValidationError included: said next to the field, no toast
                 result.text = str(problem)
             else:
-                result.text = f"Loaded {count:,} users with {len(COMPONENTS)} assessments and 1 score each."
+                result.text = f"Loaded {plural(count, 'user')} with {len(COMPONENTS)} assessments and 1 score each."
                 ui.notify(result.text, type="positive")
 
 
@@ -127,6 +128,8 @@ def probe_section(lab: Lab) -> Callable[[], None]:
             hold = ui.number("Hold (s)", value=0.5, step=0.1).props("outlined dense") \
                 .classes("w-28").mark("probe-hold")
             button = ui.button("Run probe", icon="play_arrow", on_click=lambda: probe()).mark("run-probe")
+            for field in (sessions, size, overflow, timeout, hold):  # Enter in any field runs the probe
+                field.on("keydown.enter", lambda: probe())
         pool_line = pool_chart()
         waits = wait_chart()
         probe_result = ui.label().classes("text-body1 whitespace-pre-line").mark("probe-result")

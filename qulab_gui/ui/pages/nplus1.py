@@ -213,8 +213,8 @@ def sweep_section(lab: Lab, n_input: ui.number, running: ui.row) -> Callable[[],
             notify_error(str(problem))
         else:
             last = f" up to N = {results[-1].n:,}" if results else ""
-            sweep_status.text = f"Sweep finished: {len(results)} runs{last}." if not lab.nplus1.stopped else \
-                f"Sweep stopped after {len(results)} runs{last}."
+            sweep_status.text = f"Sweep finished: {plural(len(results), 'run')}{last}." if not lab.nplus1.stopped else \
+                f"Sweep stopped after {plural(len(results), 'run')}{last}."
         finally:
             own_sweep = False
 
