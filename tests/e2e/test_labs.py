@@ -27,7 +27,7 @@ def user_count(tab: Tab) -> int:
     tab.open("/models", "1 · Data models")
     counts = tab.page.get_by_text(re.compile(r"^[\d,]+ users? · "))
     expect(counts).to_be_visible()
-    return int(counts.inner_text().split(" users")[0].replace(",", ""))
+    return int(counts.inner_text().split(" user")[0].replace(",", ""))
 
 
 def add_sample_users(tab: Tab, count: int) -> None:
@@ -203,7 +203,7 @@ def test_the_sweep_fills_point_by_point_while_the_app_stays_responsive(tab: Tab,
     tab.open("/repository", "3 · Repository & N+1")
     counts = page.get_by_text(re.compile(r"^[\d,]+ users? · "))
     expect(counts).to_be_visible()
-    users = int(counts.inner_text().split(" users")[0].replace(",", ""))
+    users = int(counts.inner_text().split(" user")[0].replace(",", ""))
     if users < 1000:  # N = 1000: lazy takes about a second there, so the sweep is watchable
         page.get_by_label("Users", exact=True).fill(str(1000 - users))
         page.get_by_label("Scores per user").fill("5")
