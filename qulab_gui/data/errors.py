@@ -32,20 +32,55 @@ class SimulatedFailure(RuntimeError):
         self.written = written
 
 
+def whole_number(value: Any, what: str, low: int, high: int) -> int:
+    """A whole number from `low` to `high` from a form value, or a ValidationError that says the range.
+
+    Pages pass the field's raw value: nothing is clamped or rounded on the way, so 100000, 2.5 and
+    an empty field are refused with a message instead of quietly becoming another number.
+    """
+    return int(_in_range(value, f"{what} must be a whole number from {low:,} to {high:,}", low, high, whole=True))
+
+
+def number_in_range(value: Any, what: str, low: float, high: float, unit: str = "") -> float:
+    """A number (fractions allowed) from `low` to `high`, or a ValidationError that says the range."""
+    return _in_range(value, f"{what} must be a number from {low:g} to {high:g}{unit}", low, high, whole=False)
+
+
+def _in_range(value: Any, allowed: str, low: float, high: float, *, whole: bool) -> float:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        raise ValidationError(f"{allowed} (the field is empty)")
+    if isinstance(value, bool):
+        raise ValidationError(f"{allowed} (got {value})")
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise ValidationError(f"{allowed} (got {value!r})") from None
+    except OverflowError:  # an int too large for a float
+        raise ValidationError(f"{allowed} (got a number too large)") from None
+    if not math.isfinite(number) or (whole and number != int(number)) or not low <= number <= high:
+        raise ValidationError(f"{allowed} (got {number:,g})")  # NaN, inf, 2.5 for a whole number
+    return number
+
+
 def years_of_experience(value: Any) -> int:
     """A whole number of years from 0 to MAX_YEARS, from a form value; ValidationError otherwise."""
-    whole = ValidationError(f"Years of experience must be a whole number from 0 to {MAX_YEARS}")
-    try:
-        years = float(value)
-    except (TypeError, ValueError):
-        raise ValidationError("Years of experience must be a number") from None
-    except OverflowError:  # an int too large for a float
-        raise whole from None
-    if years < 0:
-        raise ValidationError("Years of experience cannot be negative")
-    if not math.isfinite(years) or years != int(years) or years > MAX_YEARS:  # NaN, inf and "1e400" too
-        raise whole
-    return int(years)
+    return whole_number(value, "Years of experience", 0, MAX_YEARS)
+
+
+def all_problems(*checks: Any) -> list[Any]:
+    """Run every check (a callable), collect each ValidationError; raise them all at once, in order.
+
+    A form then shows every problem in one go instead of one per submit.
+    """
+    values, problems = [], []
+    for check in checks:
+        try:
+            values.append(check())
+        except ValidationError as problem:
+            problems.append(str(problem))
+    if problems:
+        raise ValidationError("\n".join(problems))
+    return values
 
 
 def is_database_busy(error: BaseException) -> bool:

@@ -12,6 +12,7 @@ import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
@@ -19,6 +20,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from .database import PoolSettings, create_engine, is_memory_sqlite
+from .errors import all_problems, number_in_range, whole_number
 
 MAX_SESSIONS = 200
 
@@ -75,6 +77,17 @@ def pool_status(engine: AsyncEngine) -> PoolStatus:
             if callable(method := getattr(pool, name, None))}
     return PoolStatus(type(pool).__name__, **live, timeout_s=getattr(pool, "_timeout", None),
                       max_overflow=getattr(pool, "_max_overflow", None), pre_ping=getattr(pool, "_pre_ping", None))
+
+
+def probe_form(sessions: Any, size: Any, overflow: Any, timeout_s: Any, hold_s: Any,
+               ) -> tuple[int, PoolSettings, float]:
+    """The probe's settings from raw form values; one ValidationError lists every field out of range."""
+    k, pool_size, max_overflow, timeout, hold = all_problems(
+        lambda: whole_number(sessions, "Concurrent sessions", 1, MAX_SESSIONS),
+        lambda: whole_number(size, "Pool size", 1, 50), lambda: whole_number(overflow, "Max overflow", 0, 50),
+        lambda: number_in_range(timeout_s, "Pool timeout", 0.1, 30, " s"),
+        lambda: number_in_range(hold_s, "Hold time", 0, 30, " s"))
+    return k, PoolSettings(size=pool_size, max_overflow=max_overflow, timeout_s=timeout), hold
 
 
 def validate_probe(sessions: int, pool: PoolSettings, hold_s: float) -> None:

@@ -19,6 +19,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from .errors import all_problems, whole_number
 from .models import COMPONENTS, AIRScore, Assessment, User, new_id  # COMPONENTS: one assessment each per user
 from .scoring import EDUCATION_LEVELS, OCCUPATIONS, AssessmentEvidence, calculate_air
 from .unit_of_work import SessionSource, UnitOfWork
@@ -63,10 +64,8 @@ async def load_samples(
     progress: Progress | None = None,
 ) -> int:
     """Insert `users` sample users, each with 3 assessments and `scores_per_user` scores."""
-    if not 1 <= users <= MAX_SAMPLE_USERS:
-        raise ValueError(f"Number of users must be between 1 and {MAX_SAMPLE_USERS:,}")
-    if not 0 <= scores_per_user <= 50:
-        raise ValueError("Scores per user must be between 0 and 50")
+    users, scores_per_user = all_problems(lambda: whole_number(users, "Users", 1, MAX_SAMPLE_USERS),
+                                          lambda: whole_number(scores_per_user, "Scores per user", 0, 50))
     rng = random.Random(seed)
     batch_tag = uuid.uuid4().hex[:6]  # keeps emails unique across repeated loads
     occupations = sorted(OCCUPATIONS)
@@ -99,8 +98,7 @@ async def load_samples(
 
 async def add_scores(sessions: SessionSource, per_user: int, *, progress: Progress | None = None) -> int:
     """Recalculate `per_user` more scores for every existing user from their assessments."""
-    if not 1 <= per_user <= 50:
-        raise ValueError("Scores per user must be between 1 and 50")
+    per_user = whole_number(per_user, "Scores per user", 1, 50)
     added = 0
     batch_users = users_per_batch(per_user)  # only score rows are inserted
     async with UnitOfWork(sessions) as uow:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import selectinload
 
-from .errors import SimulatedFailure, ValidationError
+from .errors import SimulatedFailure, ValidationError, whole_number
 from .models import AIRScore, DomainEvent, User, new_id, utcnow
 from .repositories import AIRScoreRepository, DomainEventRepository, UserRepository
 from .scoring import PARAMETER_VERSION, AssessmentEvidence, calculate_air
@@ -81,8 +81,7 @@ async def rows_for(session: AsyncSession, score_id: str, event_id: str) -> tuple
 async def record_burst(sessions: async_sessionmaker[AsyncSession], count: int, *,
                        seed: int | None = None) -> list[ScoreRecorded]:
     """`count` scores for users drawn from the table, each in its own transaction (as K requests would)."""
-    if not 1 <= count <= MAX_BURST:
-        raise ValidationError(f"A burst is between 1 and {MAX_BURST:,} scores")
+    count = whole_number(count, "A burst", 1, MAX_BURST)
     async with sessions() as session:
         user_ids = await UserRepository(session).ids(limit=200)
     if not user_ids:

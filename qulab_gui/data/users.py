@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.exc import IntegrityError
 
-from .errors import ValidationError, years_of_experience
+from .errors import ValidationError, all_problems, years_of_experience
 from .models import User
 from .scoring import EDUCATION_LEVELS, OCCUPATIONS
 from .unit_of_work import SessionSource, UnitOfWork
@@ -34,23 +34,31 @@ class NewUser:
         cls, email: str | None, name: str | None, occupation_code: str | None,
         education_level: str | None, years_experience: float | int | str | None,
     ) -> NewUser:
-        """Normalise and validate raw form values; raises ValidationError on the first problem."""
+        """Normalise and validate raw form values; one ValidationError lists every problem, one per line."""
         email = (email or "").strip().lower()
         name = " ".join((name or "").split())
-        if not EMAIL.match(email):
-            raise ValidationError(f"'{email}' is not a valid email address" if email else "Email is required")
-        if len(email) > 254:
-            raise ValidationError("Email is longer than 254 characters")
-        if not name:
-            raise ValidationError("Name must not be empty")
-        if len(name) > 120:
-            raise ValidationError("Name is longer than 120 characters")
-        if occupation_code not in OCCUPATIONS:
-            raise ValidationError("Choose an occupation from the list")
-        if education_level not in EDUCATION_LEVELS:
-            raise ValidationError("Choose an education level from the list")
-        years = years_of_experience(years_experience) if years_experience not in (None, "") else 0
-        return cls(email, name, occupation_code, education_level, years)
+
+        def check_email() -> None:
+            if not EMAIL.match(email):
+                raise ValidationError(f"'{email}' is not a valid email address" if email else "Email is required")
+            if len(email) > 254:
+                raise ValidationError("Email is longer than 254 characters")
+
+        def check_name() -> None:
+            if not name:
+                raise ValidationError("Name must not be empty")
+            if len(name) > 120:
+                raise ValidationError("Name is longer than 120 characters")
+
+        def check_choices() -> None:
+            if occupation_code not in OCCUPATIONS:
+                raise ValidationError("Choose an occupation from the list")
+            if education_level not in EDUCATION_LEVELS:
+                raise ValidationError("Choose an education level from the list")
+
+        *_, years = all_problems(check_email, check_name, check_choices,
+                                 lambda: years_of_experience(years_experience))
+        return cls(email, name, occupation_code or "", education_level or "", years)
 
 
 @dataclass(frozen=True)

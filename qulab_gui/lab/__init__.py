@@ -19,7 +19,7 @@ from qulab_gui.data.introspection import SourceListing, er_diagram
 from qulab_gui.data.latency import MAX_MS as MAX_LATENCY_MS
 from qulab_gui.data.models import COMPONENTS
 from qulab_gui.data.nplus1 import SELECTIN_CHUNK, STRATEGIES, SWEEP_SIZES, SWEPT, LoadResult
-from qulab_gui.data.pooling import PoolSnapshot, ProbeResult
+from qulab_gui.data.pooling import PoolSnapshot, ProbeResult, probe_form
 from qulab_gui.data.score_calculation import RolledBack, ScoreRecorded
 from qulab_gui.data.scoring import EDUCATION_LEVELS, OCCUPATIONS
 from qulab_gui.data.workload import WorkloadPoint, WorkloadResult
@@ -33,7 +33,7 @@ __all__ = [
     "CacheCounters", "CacheHealth", "TableCounts",
     "BYPASS", "CACHE_PREFIX", "COMPONENTS", "EDUCATION_LEVELS", "ERROR", "HIT", "MISS", "OCCUPATIONS", "PROFILE",
     "MAX_LATENCY_MS", "SCORE", "STRATEGIES",
-    "SWEEP_SIZES", "SWEPT", "Lab", "LoadResult", "Lookup", "PoolSettings", "PoolSnapshot", "ProbeResult",
+    "SWEEP_SIZES", "SWEPT", "Lab", "LoadResult", "Lookup", "PoolSettings", "PoolSnapshot", "ProbeResult", "probe_form",
     "RolledBack", "SELECTIN_CHUNK", "ScoreRecorded", "SourceListing", "SimulatedFailure", "ValidationError",
     "WorkloadPoint",
     "WorkloadResult",

@@ -17,7 +17,7 @@ from qulab_gui.data.cache import (
     Lookup,
     cache_client,
 )
-from qulab_gui.data.errors import ValidationError, require_user
+from qulab_gui.data.errors import ValidationError, number_in_range, require_user, whole_number
 from qulab_gui.data.redis_client import client_options
 from qulab_gui.data.repositories import UserRepository
 from qulab_gui.net import free_port
@@ -131,10 +131,11 @@ class CachingLab:
     async def run_workload(self, reads: FormValue, skew: FormValue, *, cold: bool = True,
                            on_progress: workload.Progress | None = None) -> workload.WorkloadResult:
         """K Zipf-skewed reads of the latest score, through the cache and uncached, in one run."""
-        try:
-            spec = workload.WorkloadSpec(reads=int(reads), skew=float(skew))
-        except (TypeError, ValueError):
-            raise ValidationError("Reads and skew must be numbers") from None
+        try:  # reads are checked whole, never truncated: 2.5 is refused, not run as 2
+            spec = workload.WorkloadSpec(reads=whole_number(reads, "Reads", 1, workload.MAX_READS),
+                                         skew=number_in_range(skew, "Skew", 0, 3, " (0 is uniform)"))
+        except ValueError as problem:  # ValidationError included
+            raise ValidationError(str(problem)) from None
         async with self.lab.exclusive("The cache workload"):
             cache = await self._cache()
             async with self.lab.session() as session:

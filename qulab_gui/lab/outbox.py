@@ -12,7 +12,7 @@ from redis.exceptions import RedisError
 
 from qulab_gui.data import score_calculation
 from qulab_gui.data.consumer import ConsumerState, ProjectionConsumer, stream_tail
-from qulab_gui.data.errors import SimulatedFailure, ValidationError, require_user
+from qulab_gui.data.errors import SimulatedFailure, number_in_range, require_user, whole_number
 from qulab_gui.data.models import DomainEvent
 from qulab_gui.data.outbox import (
     PUBLISH_TIMEOUT_S,
@@ -142,14 +142,12 @@ class OutboxLab:
 
     def configure(self, *, interval_s: float | None = None, batch_size: int | None = None) -> None:
         if interval_s is not None:
-            if not 0.1 <= interval_s <= 60:
-                raise ValidationError("The publisher interval must be between 0.1 and 60 seconds")
+            interval_s = number_in_range(interval_s, "The publisher interval", 0.1, 60, " s")
             timer = self._timers.get("publisher")
             if timer is not None:
                 timer.interval = interval_s
         if batch_size is not None:
-            if not 1 <= batch_size <= 5000:
-                raise ValidationError("The batch size must be between 1 and 5,000 events")
+            batch_size = whole_number(batch_size, "The batch size", 1, 5000)  # 2.5 refused, not truncated
             self.config.batch_size = batch_size
 
     async def poison_next(self) -> str | None:

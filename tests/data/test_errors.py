@@ -17,12 +17,12 @@ FORM = dict(email="grace@example.org", name="Grace", occupation_code="15-1252", 
     ("inf", "whole number from 0 to 70"),
     ("1e400", "whole number from 0 to 70"),
     (10**400, "whole number from 0 to 70"),
-    ("-inf", "cannot be negative"),
-    (-1, "cannot be negative"),
+    ("-inf", "whole number from 0 to 70"),
+    (-1, "whole number from 0 to 70"),
     (2.5, "whole number from 0 to 70"),
     (MAX_YEARS + 1, "whole number from 0 to 70"),
-    ("ten", "must be a number"),
-    ([3], "must be a number"),
+    ("ten", "whole number from 0 to 70"),
+    ([3], "whole number from 0 to 70"),
 ])
 def test_creating_and_editing_reject_the_same_years_with_the_same_message(value, message: str) -> None:
     with pytest.raises(ValidationError, match=message) as created:

@@ -58,7 +58,7 @@ def test_frozen_app_keeps_its_data_in_the_user_data_dir_across_a_restart(
         tab = Tab(context.new_page(), again.url)
         tab.open("/models", "1 · Data models")
         expect(tab.page.get_by_role("cell", name="grace@example.org")).to_be_visible()
-        expect(tab.page.get_by_text(re.compile(r"^1 users · "))).to_be_visible()
+        expect(tab.page.get_by_text(re.compile(r"^1 user · "))).to_be_visible()
         tab.assert_clean()
         context.close()
     finally:

@@ -1,5 +1,6 @@
 """Lab 3 page: runs, the sweep drawn point by point, the guard's error, bad N, and a refused double click."""
 
+import pytest
 from nicegui import ui
 from nicegui.testing import User
 
@@ -33,7 +34,12 @@ async def test_run_all_four_shows_exact_counts_rows_and_the_guard_error(user: Us
     bars = chart(user, "bar-chart").options
     assert bars["xAxis"]["data"] == ["lazy", "selectin", "joined", "raise"]
     assert bars["series"][0]["data"] == [121, 3, 1, 1]
-    await user.should_see("InvalidRequestError: 'User.scores' is not available due to lazy='raise'")
+    await user.should_see("raiseload refused the lazy load, as intended: "
+                          "InvalidRequestError: 'User.scores' is not available due to lazy='raise'")
+    assert "text-negative" not in user.find(marker="guard-result").elements.pop().classes  # not shown as a crash
+    assert bars["yAxis"][0]["type"] == "log"  # joined's 1 statement stays visible next to lazy's 121
+    user.find(marker="bar-log-scale").elements.pop().value = False
+    assert chart(user, "bar-chart").options["yAxis"][0]["type"] == "value"
     await user.should_see("Lazy loading (awaitable_attrs in a loop): 121 statements, 3 distinct")
 
 
@@ -148,3 +154,28 @@ async def test_a_closed_tab_stops_its_sweep(user: User) -> None:
     user.client.delete()  # what NiceGUI does once a closed tab's reconnect timeout has passed
     await until(lambda: not lab.nplus1.running, 10, message="the sweep to stop")
     assert lab.nplus1.stopped
+
+
+@pytest.mark.parametrize("users,message", [
+    (100000, "Users must be a whole number from 1 to 20,000 (got 100,000)"),
+    (2.5, "Users must be a whole number from 1 to 20,000 (got 2.5)"),
+    (None, "Users must be a whole number from 1 to 20,000 (the field is empty)"),
+])
+async def test_sample_users_out_of_range_are_refused_not_clamped(user: User, users, message) -> None:
+    lab = await lab_ready()
+    await user.open("/repository")
+    user.find(marker="new-users").elements.pop().value = users
+    user.find(marker="add-users").click()
+    await user.should_see(message, retries=50)
+    assert (await lab.count_rows()).users == 0
+    assert user.notify.messages == []  # said next to the field, not in a toast
+
+
+async def test_no_excuse_is_shown_when_the_measurement_agrees_with_the_lesson(user: User) -> None:
+    lab = await seeded(60)
+    lab.set_latency(2)  # 121 lazy round trips of 2 ms each: lazy is clearly the slowest
+    await user.open("/repository")
+    await user.should_see("60 users · 180 assessments · 120 scores")  # N has followed the users
+    user.find(marker="run-all").click()
+    await user.should_see("Measured 4 strategies for N = 60", retries=100)
+    await user.should_not_see(marker="why-slower")  # measured as the lesson says: nothing to explain

@@ -187,7 +187,7 @@ async def test_publisher_controls_pause_resume_and_reject_bad_settings(user: Use
     batch = user.find(marker="outbox-batch")
     next(iter(batch.elements)).value = 9000
     batch.trigger("keydown.enter")
-    await user.should_see("The batch size must be between 1 and 5,000 events")
+    await user.should_see("The batch size must be a whole number from 1 to 5,000 (got 9,000)")
     assert lab.outbox.config.batch_size != 9000
 
     user.find(marker="outbox-calculate").click()  # the running timer publishes it without a click
@@ -209,7 +209,10 @@ async def test_bad_input_is_refused_with_a_message_and_writes_nothing(user: User
     await user.should_see("There are no users yet")
     user.find(marker="outbox-burst-size").elements.pop().value = 0
     user.find(marker="outbox-burst").click()
-    await user.should_see("A burst is between 1 and 1,000 scores")
+    await user.should_see("A burst must be a whole number from 1 to 1,000 (got 0)")
+    user.find(marker="outbox-burst-size").elements.pop().value = 2.5  # refused, not rounded to 2
+    user.find(marker="outbox-burst").click()
+    await user.should_see("A burst must be a whole number from 1 to 1,000 (got 2.5)")
     assert (await lab.count_rows()).domain_events == 0
 
     user.find(marker="outbox-add-users").click()

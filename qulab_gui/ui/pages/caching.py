@@ -29,6 +29,7 @@ from qulab_gui.lab import (
 from qulab_gui.ui.code_view import code_view
 from qulab_gui.ui.frame import Refresh, Refreshes, busy, frame, lab_started, notify_error, section, table_column
 from qulab_gui.ui.latency_knob import latency_knob
+from qulab_gui.ui.text import plural
 from qulab_gui.ui.user_picker import UserPicker
 
 from .caching_counters import counters_section, keys_section
@@ -131,7 +132,7 @@ def read_section(lab: Lab, changed: Refresh) -> tuple[UserPicker, Refresh]:
             except (ValidationError, ValueError) as problem:
                 notify_error(str(problem))
                 return
-        ui.notify(f"Loaded {count:,} users", type="positive")
+        ui.notify(f"Loaded {plural(count, 'user')}", type="positive")
         await refresh_users()
 
     return picker, refresh_users
@@ -144,7 +145,7 @@ def write_section(lab: Lab, picker: UserPicker, users_changed: Refresh, changed:
                  "nothing. Fetch before and after to see MISS, then HIT, with the new value."):
         with ui.row().classes("items-end gap-3"):
             name_input = ui.input("New name").props("outlined dense").mark("edit-name")
-            years_input = ui.number("Years of experience", min=0, max=70, format="%d") \
+            years_input = ui.number("Years of experience") \
                 .props("outlined dense").classes("w-44").mark("edit-years")
             ui.button("Save profile", icon="save", on_click=lambda: save_profile()).mark("save-profile")
             ui.button("Calculate a new score", icon="calculate", on_click=lambda: new_score()).mark("new-score")

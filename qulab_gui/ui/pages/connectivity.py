@@ -9,38 +9,55 @@ from collections.abc import Callable
 
 from nicegui import ui
 
-from qulab_gui.lab import COMPONENTS, Lab, PoolSettings, PoolSnapshot, ProbeResult, ValidationError, current_lab
+from qulab_gui.lab import COMPONENTS, Lab, PoolSnapshot, ProbeResult, ValidationError, current_lab, probe_form
 from qulab_gui.ui.charts import chart, clear_chart, value_axis
 from qulab_gui.ui.code_view import code_view
 from qulab_gui.ui.frame import busy, frame, lab_started, notify_error, section
+from qulab_gui.ui.text import plural
 
 TITLE = "2 · Connectivity & pooling"
 POOL_SERIES = {"checked out": "#1565c0", "overflow": "#ef6c00", "waiting": "#c62828"}  # name: colour
+# Waiting is dashed and drawn under the others, so where the lines meet the blue one stays visible.
+POOL_STYLE = {"checked out": {"z": 3, "lineStyle": {"width": 3}, "areaStyle": {"opacity": 0.12}},
+              "overflow": {"z": 2}, "waiting": {"z": 1, "lineStyle": {"type": "dashed", "width": 2}}}
+WAIT_SERIES = {"got a connection": "#1565c0", "timed out": "#c62828"}  # the bars' colours, named in a legend
 
 
 def pool_chart() -> ui.echart:
     return chart("Pool during the probe", x_axis=value_axis("time (s)"),
                  y_axis={"type": "value", "name": "connections / sessions", "minInterval": 1},
                  series=[{"name": name, "type": "line", "step": "end", "showSymbol": False, "data": [],
-                          "color": color} for name, color in POOL_SERIES.items()], right=24).classes("w-full h-80")
+                          "color": color, **POOL_STYLE[name]} for name, color in POOL_SERIES.items()],
+                 right=24).classes("w-full h-80")
 
 
 def wait_chart() -> ui.echart:
-    return chart("Checkout wait per session", legend=False, right=24,
+    return chart("Checkout wait per session", right=24,
                  x_axis={"type": "category", "name": "session (in order of outcome)", "nameLocation": "middle",
                          "nameGap": 28, "data": []},
                  y_axis={"type": "value", "name": "wait (ms)"},
-                 series=[{"name": "wait", "type": "bar", "data": []}]).classes("w-full h-64")
+                 series=[{"name": name, "type": "bar", "stack": "wait", "color": color, "data": []}
+                         for name, color in WAIT_SERIES.items()]).classes("w-full h-64")
 
 
 def describe(result: ProbeResult) -> str:
     limit = result.pool.size + result.pool.max_overflow
     text = (f"{result.completed} of {result.sessions} sessions got a connection (pool limit {limit}); "
-            f"{result.timeouts} timed out; longest wait {result.max_wait_s * 1000:.0f} ms; "
-            f"total {result.elapsed_s:.2f} s.")
+            f"{result.timeouts} timed out; {longest_wait(result)}; total {result.elapsed_s:.2f} s.")
     if result.errors:
         text += f" Errors: {result.errors[0]}"
     return text
+
+
+def longest_wait(result: ProbeResult) -> str:
+    """A session that timed out waited at least the pool timeout, and would have waited longer."""
+    served = f"{result.max_wait_s * 1000:,.0f} ms"
+    if not result.timeouts:
+        return f"longest wait {served}"
+    gave_up = min(result.timed_out_after_s) * 1000
+    return (f"longest wait ≥ {gave_up:,.0f} ms ({plural(result.timeouts, 'session')} timed out at "
+            f"{result.pool.timeout_s * 1000:,.0f} ms, the pool timeout; the longest wait that got a "
+            f"connection was {served})")
 
 
 def engine_section(lab: Lab) -> Callable[[], None]:
@@ -71,9 +88,10 @@ def engine_section(lab: Lab) -> Callable[[], None]:
 def samples_section(lab: Lab) -> None:
     with section("Sample data", "Users with assessments and scores computed by the scoring module."):
         with ui.row().classes("items-end gap-4"):
-            n_users = ui.number("Users", value=200, min=1, max=20000, format="%d").props("outlined dense") \
+            n_users = ui.number("Users", value=200).props("outlined dense") \
                 .mark("sample-users")
             button = ui.button("Load sample data", icon="download", on_click=lambda: load()).mark("load-samples")
+            n_users.on("keydown.enter", lambda: load())  # Enter submits a one-field form
         progress = ui.linear_progress(value=0, show_value=False).props("size=12px rounded").mark("progress")
         result = ui.label().mark("sample-result")
 
@@ -86,12 +104,11 @@ def samples_section(lab: Lab) -> None:
         result.text = "Loading…"
         with busy(button):
             try:
-                count = await lab.load_samples(int(n_users.value or 0), progress=on_progress)
-            except ValueError as problem:  # ValidationError included
-                result.text = ""
-                notify_error(str(problem))
+                count = await lab.load_samples(n_users.value, progress=on_progress)
+            except ValueError as problem:  # ValidationError included: said next to the field, no toast
+                result.text = str(problem)
             else:
-                result.text = f"Loaded {count:,} users with {len(COMPONENTS)} assessments and 1 score each."
+                result.text = f"Loaded {plural(count, 'user')} with {len(COMPONENTS)} assessments and 1 score each."
                 ui.notify(result.text, type="positive")
 
 
@@ -101,20 +118,22 @@ def probe_section(lab: Lab) -> Callable[[], None]:
                  "Past that, sessions wait; past the timeout, they fail. The probe builds its own engine with "
                  "the limits chosen here, so the app's pool above never starves and its numbers stay put."):
         with ui.row().classes("items-end gap-4"):
-            sessions = ui.number("Sessions (K)", value=20, min=1, max=200, format="%d").props("outlined dense") \
+            sessions = ui.number("Sessions (K)", value=20).props("outlined dense") \
                 .classes("w-28").mark("probe-sessions")
-            size = ui.number("Pool size", value=5, min=1, max=50, format="%d").props("outlined dense") \
+            size = ui.number("Pool size", value=5).props("outlined dense") \
                 .classes("w-28").mark("probe-size")
-            overflow = ui.number("Max overflow", value=5, min=0, max=50, format="%d") \
+            overflow = ui.number("Max overflow", value=5) \
                 .props("outlined dense").classes("w-28").mark("probe-overflow")
-            timeout = ui.number("Timeout (s)", value=1.0, min=0.1, max=30, step=0.1) \
+            timeout = ui.number("Timeout (s)", value=1.0, step=0.1) \
                 .props("outlined dense").classes("w-28").mark("probe-timeout")
-            hold = ui.number("Hold (s)", value=0.5, min=0, max=30, step=0.1).props("outlined dense") \
+            hold = ui.number("Hold (s)", value=0.5, step=0.1).props("outlined dense") \
                 .classes("w-28").mark("probe-hold")
             button = ui.button("Run probe", icon="play_arrow", on_click=lambda: probe()).mark("run-probe")
+            for field in (sessions, size, overflow, timeout, hold):  # Enter in any field runs the probe
+                field.on("keydown.enter", lambda: probe())
         pool_line = pool_chart()
         waits = wait_chart()
-        probe_result = ui.label().classes("text-body1").mark("probe-result")
+        probe_result = ui.label().classes("text-body1 whitespace-pre-line").mark("probe-result")
 
     snapshots: list[PoolSnapshot] = []  # filled by the probe, drained into the chart by a ui.timer
 
@@ -129,11 +148,12 @@ def probe_section(lab: Lab) -> Callable[[], None]:
         pool_line.update()
 
     def draw_waits(result: ProbeResult) -> None:
-        bars = [{"value": round(w * 1000, 1)} for w in sorted(result.waits_s)]
-        bars += [{"value": round(w * 1000, 1), "itemStyle": {"color": "#c62828"}}
-                 for w in sorted(result.timed_out_after_s)]
-        waits.options["xAxis"]["data"] = [str(i + 1) for i in range(len(bars))]
-        waits.options["series"][0]["data"] = bars
+        served = [round(w * 1000, 1) for w in sorted(result.waits_s)]
+        failed = [round(w * 1000, 1) for w in sorted(result.timed_out_after_s)]
+        gap_for = [None]  # one bar per session: each series leaves the other's sessions empty
+        waits.options["xAxis"]["data"] = [str(i + 1) for i in range(len(served) + len(failed))]
+        waits.options["series"][0]["data"] = served + gap_for * len(failed)
+        waits.options["series"][1]["data"] = gap_for * len(served) + failed
         waits.update()
 
     def draw(result: ProbeResult) -> None:
@@ -149,17 +169,15 @@ def probe_section(lab: Lab) -> Callable[[], None]:
         probe_result.text = "Running…"
         with busy(button):
             try:
-                pool = PoolSettings(size=int(size.value or 0), max_overflow=int(overflow.value or 0),
-                                    timeout_s=float(timeout.value or 0))
-                result = await lab.probe_pool(int(sessions.value or 0), pool, float(hold.value or 0),
-                                              snapshots.append)
-            except (ValidationError, ValueError) as problem:
-                probe_result.text = ""
-                notify_error(str(problem))
+                count, pool, hold_s = probe_form(sessions.value, size.value, overflow.value, timeout.value,
+                                                 hold.value)  # every field out of range at once, none clamped
+                result = await lab.probe_pool(count, pool, hold_s, snapshots.append)
+            except (ValidationError, ValueError) as problem:  # said under the form, not in a toast
+                probe_result.text = str(problem)
                 return
         draw(result)
         if result.timeouts:
-            notify_error(f"Pool exhausted: {result.timeouts} session(s) timed out after {pool.timeout_s:g} s")
+            notify_error(f"Pool exhausted: {plural(result.timeouts, 'session')} timed out after {pool.timeout_s:g} s")
 
     if lab.last_probe is not None:
         draw(lab.last_probe)

@@ -5,6 +5,7 @@ from nicegui import ui
 from qulab_gui.lab import EDUCATION_LEVELS, OCCUPATIONS, ValidationError, current_lab, er_diagram
 from qulab_gui.ui.code_view import code_view
 from qulab_gui.ui.frame import frame, lab_started, notify_error, section, table_column
+from qulab_gui.ui.text import plural
 
 USER_COLUMNS = [
     table_column("email", "Email", sortable=True),
@@ -32,9 +33,10 @@ async def models_page() -> None:
                     .classes("w-full").mark("occupation")
                 education = ui.select(list(EDUCATION_LEVELS), label="Education", value="bachelor") \
                     .props("outlined dense").classes("w-full").mark("education")
-                years = ui.number("Years of experience", value=0, format="%d").props("outlined dense") \
+                # no min/max/format: NiceGUI would clamp and round on blur; the data layer says the range
+                years = ui.number("Years of experience", value=0).props("outlined dense") \
                     .classes("w-full").mark("years")
-                error = ui.label().classes("text-negative").mark("form-error")
+                error = ui.label().classes("text-negative whitespace-pre-line").mark("form-error")
                 ui.button("Create user", icon="person_add", on_click=lambda: create()).mark("create-user")
             with section("Entity-relationship diagram", "Generated from the models' metadata."
                          ).classes("flex-1 min-w-[340px]"):
@@ -70,8 +72,8 @@ async def models_page() -> None:
 
     async def refresh() -> None:
         rows, users = await lab.count_rows(), await lab.list_users()  # read both, then show both at once
-        counts.text = (f"{rows.users:,} users · {rows.assessments:,} assessments · "
-                       f"{rows.air_scores:,} scores · {rows.domain_events:,} events")
+        counts.text = " · ".join([plural(rows.users, "user"), plural(rows.assessments, "assessment"),
+                                  plural(rows.air_scores, "score"), plural(rows.domain_events, "event")])
         table.rows = [
             {"id": u.id, "email": u.email, "name": u.name, "education_level": u.education_level,
              "occupation": OCCUPATIONS.get(u.occupation_code, (u.occupation_code,))[0],
@@ -82,6 +84,8 @@ async def models_page() -> None:
         table.selected = [row for row in table.selected if row["id"] in selected_ids]
         delete_button.set_enabled(bool(table.selected))
 
+    for field in (email, name, years):  # Enter submits, as in any form
+        field.on("keydown.enter", lambda: create())
     table.on_select(lambda: delete_button.set_enabled(bool(table.selected)))
 
     async def create() -> None:
@@ -89,9 +93,8 @@ async def models_page() -> None:
         try:
             user = await lab.create_user(email=email.value, name=name.value, occupation_code=occupation.value,
                                          education_level=education.value, years_experience=years.value)
-        except ValidationError as problem:
+        except ValidationError as problem:  # every problem at once, next to the form: no toast over it
             error.text = str(problem)
-            notify_error(str(problem))
             return
         email.value = name.value = ""
         await refresh()  # the table first, then the message a reader (or a test) takes as "done"
@@ -115,8 +118,8 @@ async def models_page() -> None:
             return
         table.selected = []
         await refresh()
-        deleted.text = (f"Deleted {result.email}: the cascade removed {result.assessments} assessment(s) "
-                        f"and {result.scores} score(s).")
+        deleted.text = (f"Deleted {result.email}: the cascade removed {plural(result.assessments, 'assessment')} "
+                        f"and {plural(result.scores, 'score')}.")
 
     async def reset() -> None:
         reset_dialog.close()

@@ -6,7 +6,6 @@ Built from sections (sample data, one run, the sweep); each returns what the pag
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any
 
 from nicegui import ui
 
@@ -23,55 +22,21 @@ from qulab_gui.lab import (
 )
 from qulab_gui.ui.charts import chart, clear_chart, value_axis
 from qulab_gui.ui.code_view import code_view
-from qulab_gui.ui.frame import Refresh, busy, frame, lab_started, notify_error, section, table_column
+from qulab_gui.ui.frame import Refresh, busy, frame, lab_started, notify_error, section
 from qulab_gui.ui.latency_knob import latency_knob
+from qulab_gui.ui.pages.nplus1_results import (
+    RESULT_COLUMNS,
+    bar_chart,
+    guard_message,
+    result_row,
+    set_log_scale,
+    show_details,
+    why_slower_than_lazy,
+)
+from qulab_gui.ui.text import plural
 
 TITLE = "3 · Repository & N+1"
 COLORS = {"lazy": "#c62828", "selectin": "#2e7d32", "joined": "#1565c0", "raise": "#6d4c41"}
-RESULT_COLUMNS = [
-    table_column("strategy", "Strategy"), table_column("statements", "Statements", align="right"),
-    table_column("theory", "Theory says", align="right"), table_column("ms", "Time (ms)", align="right"),
-    table_column("rows", "Rows fetched", align="right"), table_column("per_user", "Rows per user", align="right"),
-    table_column("per_user_theory", "… because"),
-    table_column("loaded", "Loaded (users / scores / assessments)"),
-]
-SHAPE_COLUMNS = [table_column("count", "Ran", align="right"),
-                 table_column("sql", "Statement shape (literals and IN-lists folded)")]
-
-
-def plural(count: int, noun: str) -> str:
-    return f"{count:,} {noun}{'' if count == 1 else 's'}"
-
-
-def result_row(result: LoadResult) -> dict[str, Any]:
-    return {
-        "strategy": result.label, "statements": result.statements,
-        "theory": f"{result.expected:,} {'✓' if result.matches_theory else '✗'}",
-        "ms": round(result.elapsed_s * 1000, 1), "rows": result.rows_fetched,
-        "per_user": round(result.rows_per_user, 1), "per_user_theory": rows_explained(result),
-        "loaded": "stopped by the guard" if result.error else
-        f"{result.users:,} / {result.scores:,} / {result.assessments:,}",
-    }
-
-
-def rows_explained(result: LoadResult) -> str:
-    """Why a strategy fetched that many rows per user: joined multiplies the two collections."""
-    if result.error or not result.users:
-        return ""
-    scores, assessments = result.scores / result.users, result.assessments / result.users
-    if result.strategy == "joined":
-        return f"scores × assessments = {scores:g} × {assessments:g}"
-    return f"1 + scores + assessments = 1 + {scores:g} + {assessments:g}"
-
-
-def bar_chart() -> ui.echart:
-    label = {"show": True, "position": "top"}
-    return chart("Statements and time per strategy", x_axis={"type": "category", "data": []},
-                 y_axis=[{"type": "value", "name": "statements", "minInterval": 1},
-                         {"type": "value", "name": "time (ms)"}],
-                 series=[{"name": "statements", "type": "bar", "data": [], "label": label},
-                         {"name": "time (ms)", "type": "bar", "yAxisIndex": 1, "data": [], "label": label}],
-                 bottom=32).classes("w-full h-80")
 
 
 def sweep_chart(title: str, y_name: str) -> ui.echart:
@@ -80,28 +45,14 @@ def sweep_chart(title: str, y_name: str) -> ui.echart:
                          for strategy in SWEPT], right=24).classes("flex-1 min-w-[360px] h-80")
 
 
-def show_details(container: ui.column, results: list[LoadResult]) -> None:
-    """Per strategy, the 'similar queries' view of a debug toolbar and the first statements verbatim."""
-    container.clear()
-    with container:
-        for result in results:
-            title = f"{result.label}: {plural(result.statements, 'statement')}, {len(result.shapes)} distinct"
-            with ui.expansion(title, icon="manage_search").classes("w-full").mark(f"details-{result.strategy}"):
-                ui.table(rows=[{"count": count, "sql": shape} for shape, count in result.shapes],
-                         columns=SHAPE_COLUMNS, row_key="sql").props("dense flat wrap-cells").classes("w-full")
-                ui.label(f"The first {len(result.first_statements)} statements, verbatim").classes("text-grey-8")
-                for sql in result.first_statements:
-                    ui.code(sql, language="sql").classes("w-full text-xs")
-
-
 def data_section(lab: Lab, on_users: Callable[[int], None]) -> Refresh:
     """Add sample users and scores; returns the refresh of the row counts (which tells `on_users` too)."""
     with section("Sample data", f"Users with {len(COMPONENTS)} assessments each and scores computed from them."):
         counts = ui.label().classes("text-body1").mark("data-counts")
         with ui.row().classes("items-end gap-4"):
-            new_users = ui.number("Users", value=1000, min=1, max=20000, format="%d") \
+            new_users = ui.number("Users", value=1000) \
                 .props("outlined dense").classes("w-28").mark("new-users")
-            per_user = ui.number("Scores per user", value=5, min=1, max=50, format="%d") \
+            per_user = ui.number("Scores per user", value=5) \
                 .props("outlined dense").classes("w-32").mark("scores-per-user")
             buttons = [ui.button("Add sample users", icon="group_add", on_click=lambda: add_users()).mark("add-users"),
                        ui.button("Add sample scores", icon="add_chart", on_click=lambda: add_scores())
@@ -113,7 +64,8 @@ def data_section(lab: Lab, on_users: Callable[[int], None]) -> Refresh:
         rows = await lab.count_rows()
         users, scores = rows.users, rows.air_scores
         on_users(users)
-        counts.text = (f"{users:,} users · {rows.assessments:,} assessments · {scores:,} scores"
+        counts.text = (f"{plural(users, 'user')} · {plural(rows.assessments, 'assessment')} · "
+                       f"{plural(scores, 'score')}"
                        + (f" (≈ {scores / users:.1f} per user)" if users else ": add sample users to begin"))
 
     def on_progress(done: int, total: int) -> None:
@@ -126,22 +78,23 @@ def data_section(lab: Lab, on_users: Callable[[int], None]) -> Refresh:
         with busy(*buttons):
             try:
                 status.text = await action()
-            except ValueError as problem:  # ValidationError included
-                status.text = ""
-                notify_error(str(problem))
+            except ValueError as problem:  # ValidationError included: shown next to the fields, not as a toast
+                status.text = str(problem)
+                status.classes(replace="text-negative whitespace-pre-line")
+            else:
+                status.classes(replace="")
         await refresh()
 
     async def add_users() -> None:
         async def action() -> str:
-            count = int(new_users.value or 0)
-            await lab.load_samples(count, int(per_user.value or 0), progress=on_progress)
-            return f"Added {count:,} users with {int(per_user.value)} score(s) each."
+            count = await lab.load_samples(new_users.value, per_user.value, progress=on_progress)
+            return f"Added {plural(count, 'user')} with {plural(int(per_user.value), 'score')} each."
         await add(action)
 
     async def add_scores() -> None:
         async def action() -> str:
-            added = await lab.nplus1.add_sample_scores(int(per_user.value or 0), progress=on_progress)
-            return f"Added {added:,} scores." if added else "No users yet: add sample users first."
+            added = await lab.nplus1.add_sample_scores(per_user.value, progress=on_progress)
+            return f"Added {plural(added, 'score')}." if added else "No users yet: add sample users first."
         await add(action)
 
     return refresh
@@ -152,7 +105,7 @@ def run_section(lab: Lab) -> tuple[ui.number, ui.row]:
     latest: dict[str, LoadResult] = {}
     with section("Load the first N users", "Run one strategy or all four on the same N and compare."):
         with ui.row().classes("items-end gap-4"):
-            n_input = ui.number("N (users)", value=None, min=1, format="%d").props("outlined dense") \
+            n_input = ui.number("N (users)", value=None).props("outlined dense") \
                 .classes("w-32").mark("n")
             strategy = ui.toggle({key: key for key in STRATEGIES}, value="lazy").mark("strategy")
             ui.button("Run", icon="play_arrow", on_click=lambda: run([strategy.value])).mark("run-one")
@@ -162,7 +115,12 @@ def run_section(lab: Lab) -> tuple[ui.number, ui.row]:
                 ui.spinner(size="sm")
                 ui.label("measuring…").classes("text-grey-8")
         run_status = ui.label().mark("run-status")
-        guard_error = ui.label().classes("text-negative font-mono").mark("guard-error")
+        with ui.row().classes("items-center gap-2 no-wrap") as guard_row:
+            ui.icon("verified_user", color="info")
+            guard_note = ui.label().classes("text-body2").mark("guard-result")
+        why_slower = ui.label().classes("text-body2 text-warning-10 bg-amber-1 p-2 rounded") \
+            .mark("why-slower")
+        guard_row.visible = why_slower.visible = False
         table = ui.table(rows=[], columns=RESULT_COLUMNS, row_key="strategy").classes("w-full") \
             .props("dense wrap-cells").mark("results-table")
         ui.label("Rows fetched: lazy and selectin read each user, score and assessment once, so rows per "
@@ -171,6 +129,8 @@ def run_section(lab: Lab) -> tuple[ui.number, ui.row]:
                  "lazy, with many it fetches more, and it grows as the product: compare the two columns "
                  "above.").classes("text-body2 text-grey-8").mark("rows-explained")
         bars = bar_chart().mark("bar-chart")
+        ui.switch("Log scale for statements", value=True, on_change=lambda e: set_log_scale(bars, e.value)) \
+            .mark("bar-log-scale").tooltip("Joined's single statement next to lazy's thousands")
         details = ui.column().classes("w-full gap-1")
         code_view("nplus1", "The four loaders: the code that runs")
 
@@ -184,8 +144,10 @@ def run_section(lab: Lab) -> tuple[ui.number, ui.row]:
         bars.options["series"][0]["data"] = [r.statements for r in results]
         bars.options["series"][1]["data"] = [round(r.elapsed_s * 1000, 1) for r in results]
         bars.update()
-        guard = latest.get("raise")
-        guard_error.text = f'raiseload("*") stopped the loop at its first lazy load: {guard.error}' if guard else ""
+        guard_note.text = guard_message(latest.get("raise"))
+        guard_row.visible = bool(guard_note.text)
+        why_slower.text = why_slower_than_lazy(results)
+        why_slower.visible = bool(why_slower.text)
         show_details(details, results)
 
     async def run(strategies: list[str]) -> None:
@@ -194,8 +156,7 @@ def run_section(lab: Lab) -> tuple[ui.number, ui.row]:
         except ValidationError as problem:
             notify_error(str(problem))
         else:
-            kinds = "strategy" if len(results) == 1 else "strategies"
-            run_status.text = f"Measured {len(results)} {kinds} for N = {results[0].n:,}."
+            run_status.text = f"Measured {plural(len(results), 'strategy')} for N = {results[0].n:,}."
 
     return n_input, running
 
@@ -208,7 +169,7 @@ def sweep_section(lab: Lab, n_input: ui.number, running: ui.row) -> Callable[[],
                  f"selectin by one step per {SELECTIN_CHUNK}, joined stays 1."):
         with ui.row().classes("items-center gap-4"):
             sweep_button = ui.button(icon="show_chart", on_click=lambda: sweep()).mark("run-sweep") \
-                .bind_text_from(n_input, "value", backward=lambda n: f"Run sweep up to N = {int(n):,}"
+                .bind_text_from(n_input, "value", backward=lambda n: f"Run sweep up to N = {n:,g}"
                                 if n else "Run sweep up to N (set above)")
             stop_button = ui.button("Stop", icon="stop", color="negative", on_click=lambda: lab.nplus1.stop()) \
                 .props("outline").mark("stop-sweep")
@@ -251,8 +212,8 @@ def sweep_section(lab: Lab, n_input: ui.number, running: ui.row) -> Callable[[],
             notify_error(str(problem))
         else:
             last = f" up to N = {results[-1].n:,}" if results else ""
-            sweep_status.text = f"Sweep finished: {len(results)} runs{last}." if not lab.nplus1.stopped else \
-                f"Sweep stopped after {len(results)} runs{last}."
+            sweep_status.text = f"Sweep finished: {plural(len(results), 'run')}{last}." if not lab.nplus1.stopped else \
+                f"Sweep stopped after {plural(len(results), 'run')}{last}."
         finally:
             own_sweep = False
 
