@@ -19,7 +19,10 @@ async def test_past_size_plus_overflow_sessions_wait_then_time_out(engine, datab
     assert result.timeouts == 3  # the rest waited the full timeout, then the pool gave up
     peak = max(result.snapshots, key=lambda s: s.checked_out)
     assert (peak.checked_out, peak.overflow) == (3, 1)
-    assert max(s.waiting for s in result.snapshots) == 3
+    # a session counts as waiting from its checkout call, so while the pool is still opening its first
+    # connections (slow on a busy PostgreSQL) all six may wait; once it is full, only the three beyond it do
+    assert max(s.waiting for s in result.snapshots) >= 3
+    assert max(s.waiting for s in result.snapshots if s.checked_out == 3) <= 3
 
 
 async def test_waiters_get_a_connection_when_one_is_returned_in_time(engine, database_url) -> None:
