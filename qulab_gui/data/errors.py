@@ -38,15 +38,16 @@ def whole_number(value: Any, what: str, low: int, high: int) -> int:
     Pages pass the field's raw value: nothing is clamped or rounded on the way, so 100000, 2.5 and
     an empty field are refused with a message instead of quietly becoming another number.
     """
-    return int(_in_range(value, f"{what} must be a whole number from {low:,} to {high:,}", low, high, whole=True))
+    return int(in_range(value, f"{what} must be a whole number from {low:,} to {high:,}", low, high, whole=True))
 
 
 def number_in_range(value: Any, what: str, low: float, high: float, unit: str = "") -> float:
     """A number (fractions allowed) from `low` to `high`, or a ValidationError that says the range."""
-    return _in_range(value, f"{what} must be a number from {low:g} to {high:g}{unit}", low, high, whole=False)
+    return in_range(value, f"{what} must be a number from {low:g} to {high:g}{unit}", low, high, whole=False)
 
 
-def _in_range(value: Any, allowed: str, low: float, high: float, *, whole: bool) -> float:
+def in_range(value: Any, allowed: str, low: float, high: float, *, whole: bool) -> float:
+    """`value` as a number within [low, high], or a ValidationError: `allowed` and what was given."""
     if value is None or (isinstance(value, str) and not value.strip()):
         raise ValidationError(f"{allowed} (the field is empty)")
     if isinstance(value, bool):

@@ -13,7 +13,6 @@ an `asyncio.sleep` before the command is sent. Only plain sync code (no loop at 
 from __future__ import annotations
 
 import asyncio
-import math
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -24,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.util import await_
 from sqlalchemy.util.concurrency import in_greenlet
 
-from .errors import ValidationError
+from .errors import in_range
 
 MAX_MS = 20
 
@@ -39,17 +38,7 @@ class NetworkLatency:
     def parse(cls, value: Any) -> NetworkLatency:
         """A latency from what a form or caller gave, or a ValidationError saying what is allowed."""
         allowed = f"Network latency must be a number of milliseconds from 0 to {MAX_MS}"
-        if value is None or value == "":
-            raise ValidationError(f"{allowed} (the field is empty)")
-        if isinstance(value, bool):
-            raise ValidationError(f"{allowed} (got {value})")
-        try:
-            ms = float(value)
-        except (TypeError, ValueError):
-            raise ValidationError(f"{allowed} (got {value!r})") from None
-        if not math.isfinite(ms) or not 0 <= ms <= MAX_MS:
-            raise ValidationError(f"{allowed} (got {ms:g})")
-        return cls(ms)
+        return cls(in_range(value, allowed, 0, MAX_MS, whole=False))
 
     @property
     def seconds(self) -> float:
