@@ -12,6 +12,7 @@ from typing import Protocol
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from qulab_gui.data.database import StatementRecorder
+from qulab_gui.data.notebook import Notebook
 from qulab_gui.data.redis_client import RedisConnection
 from qulab_gui.settings import Settings
 
@@ -21,6 +22,7 @@ class LabContext(Protocol):
     sessions: async_sessionmaker[AsyncSession] | None  # None until start() has run
     recorder: StatementRecorder | None
     redis: RedisConnection | None
+    notebook: Notebook  # the learner's kept answers and results
 
     @property
     def started(self) -> bool: ...

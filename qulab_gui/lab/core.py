@@ -29,6 +29,7 @@ from qulab_gui.data.database import PoolSettings, StatementRecorder, masked_url
 from qulab_gui.data.errors import ValidationError
 from qulab_gui.data.latency import Latency, NetworkLatency
 from qulab_gui.data.models import User
+from qulab_gui.data.notebook import Notebook
 from qulab_gui.data.redis_client import RedisConnection, connect
 from qulab_gui.data.redis_client import masked_url as redis_masked_url
 from qulab_gui.data.repositories import UserRepository, row_counts
@@ -52,6 +53,8 @@ class Lab:
         self.recorder: StatementRecorder | None = None
         self.redis: RedisConnection | None = None
         self.startup_error: str | None = None
+        self.workspace = settings.data_dir  # where this lab keeps its files (the notebook of kept results)
+        self.notebook = Notebook(self.workspace)
         self.latency = Latency()  # the network knob: 0 ms on a desktop, shared by the engine and Redis
         self._ready = asyncio.Event()
         self._schema_in_place = asyncio.Event()  # cleared while reset_database() recreates the tables
