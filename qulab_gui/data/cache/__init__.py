@@ -12,12 +12,12 @@
 
 from .codec import Json, profile_json, score_json
 from .counters import FamilyStats
-from .keys import BYPASS, ERROR, FAMILIES, HIT, MISS, PREFIX, PROFILE, SCORE, key_for
+from .keys import BYPASS, ERROR, FAMILIES, HIT, MISS, PREFIX, PROFILE, SCORE, CacheKeys, key_for
 from .listing import CacheEntry, Listing, ServerCounters
 from .read_through import CACHE_TIMEOUT_S, REDIS_ERRORS, CachedUserRepository, CachePolicy, Lookup, cache_client
 
 __all__ = [
     "BYPASS", "CACHE_TIMEOUT_S", "ERROR", "FAMILIES", "HIT", "MISS", "PREFIX", "PROFILE", "REDIS_ERRORS", "SCORE",
-    "CacheEntry", "CachePolicy", "CachedUserRepository", "FamilyStats", "Json", "Listing", "Lookup",
+    "CacheEntry", "CacheKeys", "CachePolicy", "CachedUserRepository", "FamilyStats", "Json", "Listing", "Lookup",
     "ServerCounters", "cache_client", "key_for", "profile_json", "score_json",
 ]

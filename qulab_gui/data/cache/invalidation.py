@@ -13,31 +13,32 @@ from sqlalchemy import inspect
 
 from ..models import AIRScore, User
 from ..unit_of_work import UnitOfWork
-from .keys import PROFILE, SCORE, delete_all, key_for
+from .keys import PROFILE, SCORE, CacheKeys
 
 
-def written_keys(uow: UnitOfWork) -> list[str]:
+def written_keys(uow: UnitOfWork, names: CacheKeys) -> list[str]:
     """The cache keys of everything a committed unit of work wrote, in order, each once."""
     keys: dict[str, None] = {}  # ordered and unique
     for entity in uow.written:
         if isinstance(entity, User):
-            keys[key_for(PROFILE, entity.id)] = None
+            keys[names.key(PROFILE, entity.id)] = None
             if inspect(entity).was_deleted:  # the database cascade took the scores with it
-                keys[key_for(SCORE, entity.id)] = None
+                keys[names.key(SCORE, entity.id)] = None
         elif isinstance(entity, AIRScore):
-            keys[key_for(SCORE, entity.user_id)] = None
+            keys[names.key(SCORE, entity.user_id)] = None
     for model, rows in uow.bulk_written:  # Core bulk inserts: no ORM objects, only their rows
         if model is User:
-            keys.update((key_for(PROFILE, row["id"]), None) for row in rows)  # "no such user" was cacheable
+            keys.update((names.key(PROFILE, row["id"]), None) for row in rows)  # "no such user" was cacheable
         elif model is AIRScore:
-            keys.update((key_for(SCORE, row["user_id"]), None) for row in rows)
+            keys.update((names.key(SCORE, row["user_id"]), None) for row in rows)
     return list(keys)
 
 
 class PendingInvalidations:
     """Deletes that could not reach Redis yet: some keys, or (after a failed `invalidate_all`) every key."""
 
-    def __init__(self) -> None:
+    def __init__(self, names: CacheKeys) -> None:
+        self.names = names
         self.keys: set[str] = set()
         self.everything = False
 
@@ -55,7 +56,7 @@ class PendingInvalidations:
         """Apply what is remembered; raises the Redis error if that fails (what failed stays remembered)."""
         if self.everything:
             covered = set(self.keys)
-            await delete_all(client)
+            await self.names.delete_all(client)
             self.everything = False
             self.keys.difference_update(covered)
         if self.keys:

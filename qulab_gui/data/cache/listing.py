@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from redis.asyncio import Redis
 
-from .keys import parse_key, scan_keys
+from .keys import CacheKeys
 
 
 @dataclass(frozen=True)
@@ -32,9 +32,9 @@ class ServerCounters:
     keyspace_misses: int
 
 
-async def list_entries(client: Redis, limit: int) -> Listing:
+async def list_entries(client: Redis, limit: int, names: CacheKeys) -> Listing:
     """The first `limit` keys of the cache (by key) with remaining TTL, in one pipeline."""
-    keys = [key async for batch in scan_keys(client) for key in batch]
+    keys = [key async for batch in names.scan(client) for key in batch]
     shown = sorted(keys)[:limit]
     pipe = client.pipeline(transaction=False)
     for key in shown:
@@ -45,7 +45,7 @@ async def list_entries(client: Redis, limit: int) -> Listing:
     for key, ttl_ms, raw in zip(shown, replies[::2], replies[1::2], strict=True):
         if raw is None:
             continue  # expired between SCAN and GET
-        family, user_id = parse_key(key)
+        family, user_id = names.parse(key)
         entries.append(CacheEntry(key, family, user_id, ttl_ms / 1000 if ttl_ms >= 0 else None, raw == "null"))
     return Listing(entries, len(keys))
 

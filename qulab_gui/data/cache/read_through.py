@@ -33,7 +33,7 @@ from .breaker import Breaker
 from .codec import Json
 from .counters import FamilyStats, total
 from .invalidation import PendingInvalidations, written_keys
-from .keys import BYPASS, ERROR, FAMILIES, HIT, MISS, PROFILE, SCORE, delete_all, key_for, parse_key
+from .keys import BYPASS, ERROR, FAMILIES, HIT, MISS, PROFILE, SCORE, SINGLE_USER_KEYS, CacheKeys
 from .listing import Listing, ServerCounters
 from .single_flight import Flight, SingleFlight
 
@@ -65,13 +65,14 @@ def cache_client(connection: RedisConnection) -> Redis:
 class CachedUserRepository:
     def __init__(self, client: Redis, sessions: async_sessionmaker[AsyncSession], policy: CachePolicy | None = None,
                  *, backend: str = "redis", clock: Callable[[], float] = time.monotonic,
-                 rng: random.Random | None = None) -> None:
+                 rng: random.Random | None = None, names: CacheKeys = SINGLE_USER_KEYS) -> None:
         self.policy = policy or CachePolicy()
+        self.names = names  # the key prefix: the desktop's, or one learner's
         self.backend = backend
         self.stats = {family: FamilyStats() for family in FAMILIES}
         self.probe_errors = 0  # Redis errors outside reads and writes: health checks, key listing, INFO
         self.breaker = Breaker(self.policy.retry_after_s, clock)
-        self.pending = PendingInvalidations()
+        self.pending = PendingInvalidations(names)
         self._primary = self._client = client
         self._sessions = sessions
         self._rng = rng or random.Random()
@@ -100,7 +101,7 @@ class CachedUserRepository:
     async def read(self, family: str, user_id: str) -> Lookup:
         started = time.perf_counter()
         stats = self.stats[family]
-        key = key_for(family, user_id)
+        key = self.names.key(family, user_id)
         if self.breaker.tripped or self.pending:
             refused = await self._refuse_redis(stats)
             if refused:
@@ -176,15 +177,15 @@ class CachedUserRepository:
 
     async def _invalidate_written(self, uow: UnitOfWork) -> None:
         """After any committed unit of work over our sessions: drop what its writes made stale."""
-        if keys := written_keys(uow):
+        if keys := written_keys(uow, self.names):
             await self._invalidate_keys(keys)
 
     async def invalidate(self, user_id: str, families: Iterable[str] = FAMILIES) -> int:
         """Delete one user's keys; returns how many existed. Never raises on a Redis failure."""
-        return await self._invalidate_keys([key_for(family, user_id) for family in families])
+        return await self._invalidate_keys([self.names.key(family, user_id) for family in families])
 
     async def _invalidate_keys(self, keys: list[str]) -> int:
-        families = [parse_key(key)[0] for key in keys]
+        families = [self.names.parse(key)[0] for key in keys]
         self._flights.invalidate(keys)
         for family in families:
             self.stats[family].invalidations += 1
@@ -209,7 +210,7 @@ class CachedUserRepository:
             self.pending.everything = True
             return 0
         try:
-            deleted = await delete_all(self._client)
+            deleted = await self.names.delete_all(self._client)
         except REDIS_ERRORS as error:
             self.pending.everything = True
             self.breaker.failed(error)
@@ -269,7 +270,7 @@ class CachedUserRepository:
 
     async def entries(self, limit: int = 50) -> Listing | None:
         """The cache's keys with remaining TTL (first `limit` by key); None while Redis is unreachable."""
-        return await self._guarded(lambda: listing.list_entries(self._client, limit))
+        return await self._guarded(lambda: listing.list_entries(self._client, limit, self.names))
 
     async def server_counters(self) -> ServerCounters | None:
         """Redis' own keyspace_hits/misses since `reset_stats` (server-wide); None on fakeredis."""
