@@ -58,8 +58,7 @@ def setup(settings: Settings):
     set_current_lab(lab)  # before pages register: they and the tests find the Lab through it
     app.on_startup(lab.start)
     app.on_shutdown(lab.stop)
-    app.timer(3.0, lab.refresh_status)
-    lab.outbox.register_timers(app.timer)  # lab 5: the outbox publisher and its downstream consumer
+    lab.register_timers(app.timer)  # the header's backend check, lab 5's publisher and consumer
     auth.register(settings)  # off loopback: every page, API call and websocket needs the token
     api.register(lab)
     pages.register()

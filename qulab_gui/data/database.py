@@ -48,12 +48,15 @@ def is_memory_sqlite(url: URL) -> bool:
     return url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:")
 
 
-def create_engine(url: str, pool: PoolSettings | None = None, latency: Latency | None = None) -> AsyncEngine:
+def create_engine(url: str, pool: PoolSettings | None = None, latency: Latency | None = None,
+                  schema: str | None = None) -> AsyncEngine:
     """An async engine with the pool that suits the dialect.
 
     In-memory SQLite lives inside one connection, so it gets a StaticPool (one shared connection,
     where size and overflow arguments are invalid). Files and PostgreSQL get a queue pool whose
     limits the connectivity lab makes visible. With `latency`, every statement waits that long.
+    With `schema` (PostgreSQL: a classroom learner's own), every connection's search_path is that
+    schema, so the same unqualified tables and migrations serve each learner apart.
     """
     parsed = make_url(url)
     pool = pool or PoolSettings()
@@ -62,6 +65,7 @@ def create_engine(url: str, pool: PoolSettings | None = None, latency: Latency |
     else:
         engine = create_async_engine(
             parsed,
+            connect_args={"server_settings": {"search_path": schema}} if schema else {},
             poolclass=AsyncAdaptedQueuePool,
             pool_size=pool.size,
             max_overflow=pool.max_overflow,
@@ -203,18 +207,25 @@ def alembic_config(connection: Connection | None = None) -> Config:
     return config
 
 
-async def migrate(engine: AsyncEngine) -> None:
-    """Bring the schema to the newest migration; a student's existing data survives upgrades."""
+async def migrate(engine: AsyncEngine, schema: str | None = None) -> None:
+    """Bring the schema to the newest migration; a student's existing data survives upgrades.
+
+    With `schema` (the engine's search_path), the schema is created first if it does not exist.
+    """
     async with engine.begin() as conn:
+        if schema:
+            await conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))  # a checked name: [a-z0-9_]
         await conn.run_sync(lambda sync_conn: command.upgrade(alembic_config(sync_conn), "head"))
 
 
-async def reset(engine: AsyncEngine) -> None:
+async def reset(engine: AsyncEngine, schema: str | None = None) -> None:
     """Drop every lab table (and Alembic's bookkeeping), then migrate from scratch."""
+    if schema:
+        await migrate(engine, schema)  # the schema exists before its tables are dropped
     async with engine.begin() as conn:
         await conn.run_sync(Base.metadata.drop_all)
         await conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
-    await migrate(engine)
+    await migrate(engine, schema)
 
 
 async def current_revision(engine: AsyncEngine) -> str | None:

@@ -182,7 +182,8 @@ async def run_plan(sessions: async_sessionmaker[AsyncSession], recorder: Stateme
 
 
 async def run_plan_off_loop(database_url: str, plan: Sequence[tuple[str, int]],
-                            on_result: OnResult | None = None, latency: Latency | None = None) -> list[LoadResult]:
+                            on_result: OnResult | None = None, latency: Latency | None = None,
+                            schema: str | None = None) -> list[LoadResult]:
     """`run_plan` on a worker thread with its own event loop and engine.
 
     Building 15 x N joined rows into objects is plain CPU work between two awaits; on the app's
@@ -191,7 +192,7 @@ async def run_plan_off_loop(database_url: str, plan: Sequence[tuple[str, int]],
     caller's loop, so it may update the UI. An in-memory SQLite database exists only inside the
     app's own engine: the caller must use `run_plan` there. Cancelling the caller (the app
     shutting down) stops the worker after its current run. `latency` delays the worker engine's
-    statements like the app's (awaited on the worker's loop).
+    statements like the app's (awaited on the worker's loop); `schema` is the app engine's search_path.
     """
     caller = asyncio.get_running_loop()
     stop = threading.Event()
@@ -201,7 +202,7 @@ async def run_plan_off_loop(database_url: str, plan: Sequence[tuple[str, int]],
             caller.call_soon_threadsafe(on_result, result)
 
     async def in_worker() -> list[LoadResult]:
-        engine = create_engine(database_url, PoolSettings(size=1, max_overflow=0), latency)
+        engine = create_engine(database_url, PoolSettings(size=1, max_overflow=0), latency, schema)
         try:
             return await run_plan(create_session_factory(engine), StatementRecorder(engine), plan, report, stop)
         finally:

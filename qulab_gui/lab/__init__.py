@@ -12,7 +12,6 @@ through `context.LabContext` and hands pages the typed results of `results.py`.
 
 # What pages need from the data layer, re-exported so that imports point one way: ui -> lab -> data.
 from qulab_gui.data.cache import BYPASS, ERROR, HIT, MISS, PROFILE, SCORE, Lookup
-from qulab_gui.data.cache import PREFIX as CACHE_PREFIX
 from qulab_gui.data.database import PoolSettings
 from qulab_gui.data.errors import SimulatedFailure, ValidationError
 from qulab_gui.data.introspection import SourceListing, er_diagram
@@ -31,7 +30,7 @@ from .results import CacheCounters, CacheHealth, TableCounts
 
 __all__ = [
     "CacheCounters", "CacheHealth", "TableCounts",
-    "BYPASS", "CACHE_PREFIX", "COMPONENTS", "EDUCATION_LEVELS", "ERROR", "HIT", "MISS", "OCCUPATIONS", "PROFILE",
+    "BYPASS", "COMPONENTS", "EDUCATION_LEVELS", "ERROR", "HIT", "MISS", "OCCUPATIONS", "PROFILE",
     "MAX_LATENCY_MS", "SCORE", "STRATEGIES",
     "SWEEP_SIZES", "SWEPT", "Lab", "LoadResult", "Lookup", "PoolSettings", "PoolSnapshot", "ProbeResult", "probe_form",
     "RolledBack", "SELECTIN_CHUNK", "ScoreRecorded", "SourceListing", "SimulatedFailure", "ValidationError",

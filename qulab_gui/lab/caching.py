@@ -12,6 +12,7 @@ from qulab_gui.data.cache import (
     CACHE_TIMEOUT_S,
     REDIS_ERRORS,
     CachedUserRepository,
+    CacheKeys,
     CachePolicy,
     Listing,
     Lookup,
@@ -40,7 +41,8 @@ class CachingLab:
     async def start(self) -> None:
         lab = self.lab
         assert lab.redis is not None and lab.sessions is not None
-        self.cache = CachedUserRepository(cache_client(lab.redis), lab.sessions, backend=lab.redis.backend)
+        self.cache = CachedUserRepository(cache_client(lab.redis), lab.sessions, backend=lab.redis.backend,
+                                          names=CacheKeys(lab.sandbox.names.cache_prefix))
         await self.cache.reset_stats()
 
     async def stop(self) -> None:
@@ -51,6 +53,11 @@ class CachingLab:
                 await self._unreachable.aclose()
             except REDIS_ERRORS + (RuntimeError,):  # closing must never fail a shutdown
                 pass
+
+    @property
+    def prefix(self) -> str:
+        """The key prefix of this lab's cache: `qulab:cache:`, or a classroom learner's own."""
+        return self.lab.sandbox.names.cache_prefix
 
     @property
     def policy(self) -> CachePolicy:

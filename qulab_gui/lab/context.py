@@ -16,9 +16,12 @@ from qulab_gui.data.notebook import Notebook
 from qulab_gui.data.redis_client import RedisConnection
 from qulab_gui.settings import Settings
 
+from .sandbox import Sandbox
+
 
 class LabContext(Protocol):
     settings: Settings
+    sandbox: Sandbox  # whose lab this is: its database, schema, Redis names and workspace
     sessions: async_sessionmaker[AsyncSession] | None  # None until start() has run
     recorder: StatementRecorder | None
     redis: RedisConnection | None

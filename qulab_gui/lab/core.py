@@ -39,27 +39,33 @@ from .caching import CachingLab
 from .nplus1 import NPlus1Lab
 from .outbox import OutboxLab
 from .results import FormValue, OnSnapshot, Progress, TableCounts
+from .sandbox import Sandbox
+from .timers import StartTimer, Timer
 
 log = logging.getLogger(__name__)
 
 HEALTH_PING_TIMEOUT_S = 0.3  # /api/health answers within a second even while Redis hangs
 
 
+STATUS_INTERVAL_S = 3.0  # how often the header chips' backend check runs
+
+
 class Lab:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, sandbox: Sandbox | None = None) -> None:
         self.settings = settings
+        self.sandbox = sandbox or Sandbox.single_user(settings)  # whose lab this is, and where its data lives
         self.engine: AsyncEngine | None = None
         self.sessions: async_sessionmaker[AsyncSession] | None = None
         self.recorder: StatementRecorder | None = None
         self.redis: RedisConnection | None = None
         self.startup_error: str | None = None
-        self.workspace = settings.data_dir  # where this lab keeps its files (the notebook of kept results)
-        self.notebook = Notebook(self.workspace)
+        self.notebook = Notebook(self.sandbox.workspace)  # the learner's kept answers and results
         self.latency = Latency()  # the network knob: 0 ms on a desktop, shared by the engine and Redis
         self._ready = asyncio.Event()
         self._schema_in_place = asyncio.Event()  # cleared while reset_database() recreates the tables
         self._schema_in_place.set()
         self._busy: set[str] = set()
+        self._timers: list[Timer] = []
         self.last_probe: pooling.ProbeResult | None = None  # shown again when the page is reopened
         # Last known health per backend (None until checked); the header chips show it.
         self.backend_status: dict[str, bool | None] = {"database": None, "redis": None}
@@ -70,15 +76,21 @@ class Lab:
 
     # -- lifecycle ------------------------------------------------------------------------------
 
+    def register_timers(self, timer: StartTimer) -> None:
+        """Start this lab's timers with NiceGUI's `app.timer`: the backend check, the outbox publisher and consumer."""
+        self._timers.append(timer(STATUS_INTERVAL_S, self.refresh_status))
+        self._timers += self.outbox.register_timers(timer)
+
     async def start(self) -> None:
+        sandbox = self.sandbox
         try:
-            self.engine = database.create_engine(self.settings.database_url, latency=self.latency)
+            self.engine = database.create_engine(sandbox.database_url, sandbox.pool, self.latency, sandbox.schema)
             self.recorder = StatementRecorder(self.engine)
             self.sessions = database.create_session_factory(self.engine)
-            if self.settings.reset:
-                await database.reset(self.engine)
+            if self.settings.reset and sandbox.learner is None:
+                await database.reset(self.engine, sandbox.schema)
             else:
-                await database.migrate(self.engine)
+                await database.migrate(self.engine, sandbox.schema)
             self.redis = await connect(self.settings.redis_url, latency=self.latency)
             await self.caching.start()
             self.outbox.start()
@@ -91,6 +103,9 @@ class Lab:
             self._ready.set()
 
     async def stop(self) -> None:
+        for timer in self._timers:
+            timer.cancel()
+        self._timers.clear()
         await self.outbox.stop()
         await self.caching.stop()
         if self.redis is not None:
@@ -145,7 +160,7 @@ class Lab:
 
     @property
     def database_url(self) -> str:
-        return masked_url(self.settings.database_url)
+        return masked_url(self.sandbox.database_url)
 
     @property
     def redis_url(self) -> str:
@@ -218,7 +233,7 @@ class Lab:
         async with self.exclusive("Resetting the database"):
             self._schema_in_place.clear()
             try:
-                await database.reset(self.engine)
+                await database.reset(self.engine, self.sandbox.schema)
             finally:
                 self._schema_in_place.set()
         await self.caching.invalidate_all()  # the rows behind every cached entry are gone

@@ -81,7 +81,8 @@ class NPlus1Lab:
 
     async def _run_plan(self, plan: list[tuple[str, int]], on_result: OnResult | None) -> list[LoadResult]:
         lab = self.lab
-        if nplus1.needs_app_engine(lab.settings.database_url):
+        sandbox = lab.sandbox
+        if nplus1.needs_app_engine(sandbox.database_url):
             assert lab.sessions is not None and lab.recorder is not None
             return await nplus1.run_plan(lab.sessions, lab.recorder, plan, on_result)
-        return await nplus1.run_plan_off_loop(lab.settings.database_url, plan, on_result, lab.latency)
+        return await nplus1.run_plan_off_loop(sandbox.database_url, plan, on_result, lab.latency, sandbox.schema)

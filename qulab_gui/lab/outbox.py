@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any
 
 from redis.exceptions import RedisError
 
@@ -29,17 +28,10 @@ from qulab_gui.data.redis_client import BLOCKING_READ_TIMEOUT_S
 from qulab_gui.data.repositories import DomainEventRepository
 
 from .context import LabContext
+from .timers import StartTimer, Timer
 
 log = logging.getLogger(__name__)
 
-
-class Timer(Protocol):
-    """What this lab needs of a NiceGUI `app.timer`: switch it on and off, change its interval."""
-    active: bool
-    interval: float
-
-
-StartTimer = Callable[[float, Callable[[], Awaitable[None]]], Timer]  # app.timer's shape
 
 PUBLISH_INTERVAL_S = 0.5  # the publisher's default timer interval
 MAX_BATCHES_PER_TICK = 20  # a backlog drains within a tick, yet a tick stays bounded
@@ -60,25 +52,28 @@ class OutboxLab:
 
     # -- lifecycle: timers from setup(), publisher and consumer once the Lab has its backends -----
 
-    def register_timers(self, timer: StartTimer) -> None:
-        """Called by setup() with NiceGUI's `app.timer`: the publisher and the consumer run on timers.
+    def register_timers(self, timer: StartTimer) -> list[Timer]:
+        """Called by the Lab with NiceGUI's `app.timer`: the publisher and the consumer run on timers.
 
         An app.timer never overlaps itself; "publish now" shares the publisher's lock, so a manual
         tick waits for the timer's and the other way round.
         """
         self._timers["publisher"] = timer(PUBLISH_INTERVAL_S, self.publish_tick)
         self._timers["consumer"] = timer(CONSUME_INTERVAL_S, self.consume_tick)
+        return list(self._timers.values())
 
     def start(self) -> None:
         lab = self.lab
         assert lab.sessions is not None and lab.redis is not None
         publish_client = lab.redis.new_client(timeout_s=PUBLISH_TIMEOUT_S, fail_fast=True)
+        names = lab.sandbox.names
         self.publisher = OutboxPublisher(lab.sessions, publish_client, name=f"app:{default_name()}",
-                                         config=self.config, faults=self.faults)
+                                         config=self.config, faults=self.faults, stream=names.stream)
         # Its own connection: a blocking XREADGROUP must not hold up the publisher's commands.
         # fakeredis runs each script inside the event loop: smaller batches keep the pages responsive
         self.consumer = ProjectionConsumer(lab.redis.new_client(timeout_s=BLOCKING_READ_TIMEOUT_S),
-                                           batch=FAKE_CONSUME_BATCH if lab.redis.is_fake else CONSUME_BATCH)
+                                           batch=FAKE_CONSUME_BATCH if lab.redis.is_fake else CONSUME_BATCH,
+                                           stream=names.stream, prefix=names.projection)
 
     async def stop(self) -> None:
         for timer in self._timers.values():
@@ -198,10 +193,15 @@ class OutboxLab:
         async with self.lab.session() as session:
             return await DomainEventRepository(session).recent(limit=limit)
 
+    @property
+    def stream(self) -> str:
+        """The Redis Stream this lab publishes to: `qulab:events`, or a classroom learner's own."""
+        return self.lab.sandbox.names.stream
+
     async def stream_tail(self, count: int = 10) -> list[dict[str, str]]:
         await self.lab.ready()
         assert self.lab.redis is not None
-        return await stream_tail(self.lab.redis.client, count)
+        return await stream_tail(self.lab.redis.client, count, self.stream)
 
     async def consumer_state(self) -> ConsumerState | None:
         if not self._started():

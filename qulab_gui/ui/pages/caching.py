@@ -13,7 +13,6 @@ from nicegui import ui
 
 from qulab_gui.lab import (
     BYPASS,
-    CACHE_PREFIX,
     ERROR,
     HIT,
     MISS,
@@ -61,7 +60,7 @@ def read_section(lab: Lab, changed: Refresh) -> tuple[UserPicker, Refresh]:
     policy = lab.caching.policy
     history: list[dict[str, Any]] = []
     with section("Read through the cache", "Profile and latest AIR score, each cached as JSON under "
-                 f"{CACHE_PREFIX}<family>:<user id> with a TTL of {policy.ttl_s:g} s ± {policy.jitter:.0%} "
+                 f"{lab.caching.prefix}<family>:<user id> with a TTL of {policy.ttl_s:g} s ± {policy.jitter:.0%} "
                  f"({policy.negative_ttl_s:g} s for “nothing”)."):
         with ui.row().classes("items-center gap-4") as no_users:
             ui.label("There are no users yet.")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from nicegui import ui
 
-from qulab_gui.lab import CACHE_PREFIX, PROFILE, SCORE, CacheCounters, Lab
+from qulab_gui.lab import PROFILE, SCORE, CacheCounters, Lab
 from qulab_gui.ui.frame import Refresh, section, table_column
 
 from .caching_workload import hit_ratio_text
@@ -49,7 +49,7 @@ def keys_section(lab: Lab) -> Refresh:
             summary.text = "Redis is unreachable: the keys cannot be listed."
             table.rows = []
             return
-        summary.text = f"{listing.total:,} key(s) under {CACHE_PREFIX}" + (
+        summary.text = f"{listing.total:,} key(s) under {lab.caching.prefix}" + (
             f", the first {len(listing.entries)} shown" if listing.total > len(listing.entries) else "")
         table.rows = [{"key": e.key, "ttl": f"{e.ttl_s:.1f}" if e.ttl_s is not None else "none",
                        "value": "nothing (negative)" if e.negative else e.family} for e in listing.entries]

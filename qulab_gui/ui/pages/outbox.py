@@ -33,7 +33,7 @@ async def outbox_page() -> None:
         return
     opened = time.monotonic()
     with frame("5 · Outbox", "The score and its event commit together; a publisher on a timer delivers the "
-               "event to the Redis Stream qulab:events at least once; the consumer absorbs the duplicates."):
+               f"event to the Redis Stream {lab.outbox.stream} at least once; the consumer absorbs the duplicates."):
         with ui.row().classes("w-full gap-4 items-stretch"):
             with section("Write a score and its event", "One transaction: the AIRScore row and an "
                          "AIRScoreCalculated event (pending). Either both exist or neither."
@@ -116,7 +116,7 @@ async def outbox_page() -> None:
                 [props.value]" :label="props.value" /></q-td>""")
 
         with ui.row().classes("w-full gap-4 items-stretch"):
-            with section("The stream", "XREVRANGE qulab:events: the newest entries, as the broker holds them."
+            with section("The stream", f"XREVRANGE {lab.outbox.stream}: the newest entries, as the broker holds them."
                          ).classes("flex-[3] min-w-[420px]"):
                 stream_table = ui.table(rows=[], columns=STREAM_COLUMNS, row_key="entry").props("dense flat") \
                     .classes("w-full").mark("outbox-stream")
