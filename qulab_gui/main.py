@@ -51,18 +51,40 @@ def setup(settings: Settings):
 
     from qulab_gui import api, auth
     from qulab_gui.lab import Lab
+    from qulab_gui.lab.core import STATUS_INTERVAL_S
     from qulab_gui.lab.current import set_current_lab
     from qulab_gui.ui import pages
 
-    lab = Lab(settings)
-    set_current_lab(lab)  # before pages register: they and the tests find the Lab through it
+    lab = Lab(settings)  # the desktop's one sandbox; in a classroom, the server's own backend check
     app.on_startup(lab.start)
     app.on_shutdown(lab.stop)
-    lab.register_timers(app.timer)  # the header's backend check, lab 5's publisher and consumer
+    if settings.classroom:
+        classroom = _setup_classroom(settings)
+        app.timer(STATUS_INTERVAL_S, lab.refresh_status)
+    else:
+        classroom = None
+        set_current_lab(lab)  # before pages register: they and the tests find the Lab through it
+        lab.register_timers(app.timer)  # the header's backend check, lab 5's publisher and consumer
     auth.register(settings)  # off loopback: every page, API call and websocket needs the token
-    api.register(lab)
-    pages.register()
+    api.register(lab, classroom)
+    pages.register(classroom=classroom is not None)
     return lab
+
+
+def _setup_classroom(settings: Settings):
+    """A sandbox per learner: opened by the first page request, its timers closed when idle."""
+    from nicegui import app, background_tasks
+
+    from qulab_gui.lab.classroom import SWEEP_INTERVAL_S, Classroom
+    from qulab_gui.lab.current import set_current_classroom
+    from qulab_gui.ui import learner
+
+    classroom = Classroom(settings, app.timer, background_tasks.create, learner.is_connected)
+    set_current_classroom(classroom, learner.learner_of_page)
+    app.on_shutdown(classroom.stop)
+    app.timer(SWEEP_INTERVAL_S, classroom.close_idle, immediate=False)
+    learner.register_gate(classroom)
+    return classroom
 
 
 def _configure_logging(settings: Settings) -> None:
@@ -175,6 +197,8 @@ def main(argv: list[str] | None = None) -> None:
     if settings.token:
         url += f"?token={settings.token}"
     print(f"QuLab serving at {url}", flush=True)
+    if settings.instructor_token:  # a classroom: the instructor's own way in (students know the room token)
+        print(f"QuLab instructor view: {url.split('?')[0]}instructor?key={settings.instructor_token}", flush=True)
     if settings.host == "0.0.0.0":  # what students type: this machine's name, not 127.0.0.1
         print(f"QuLab for the room: {url.replace('127.0.0.1', socket.gethostname(), 1)}", flush=True)
     if mode == "native":

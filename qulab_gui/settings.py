@@ -28,6 +28,8 @@ DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 SUPPORTED_DRIVERS = {"sqlite+aiosqlite", "postgresql+asyncpg"}
 # The token travels in URLs and a cookie value: characters that need no quoting in either.
 TOKEN_ALPHABET = re.compile(r"[A-Za-z0-9._~-]+")
+DEFAULT_MAX_LEARNERS, MAX_LEARNERS_LIMIT = 60, 500
+DEFAULT_IDLE_MINUTES = 30
 
 
 class SettingsError(ValueError):
@@ -44,6 +46,11 @@ class Settings:
     mode: str  # "native", "browser" or "headless": what the user asked for
     reset: bool = False
     token: str | None = None
+    # A classroom server gives each browser a sandbox of its own (lab/classroom.py); the desktop has one.
+    classroom: bool = False
+    max_learners: int = DEFAULT_MAX_LEARNERS
+    idle_minutes: int = DEFAULT_IDLE_MINUTES  # an idle sandbox's timers stop after this long
+    instructor_token: str | None = None  # opens /instructor; set whenever `classroom` is
 
     @property
     def is_loopback(self) -> bool:
@@ -88,6 +95,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--redis-url", help="redis:// URL, or 'fake' for fakeredis (env QULAB_REDIS_URL)")
     parser.add_argument("--data-dir", help="where the database, logs and storage live (env QULAB_DATA_DIR)")
     parser.add_argument("--reset", action="store_true", help="drop and recreate the lab database at start")
+    parser.add_argument("--classroom", action="store_true",
+                        help="a sandbox per learner (the default off loopback; env QULAB_CLASSROOM=1)")
+    parser.add_argument("--max-learners", help=f"sandboxes open at once (default {DEFAULT_MAX_LEARNERS}; "
+                                               "env QULAB_MAX_LEARNERS)")
     return parser
 
 
@@ -112,9 +123,12 @@ def load_settings(argv: list[str] | None = None, env: dict[str, str] | None = No
     _check_database_url(database_url)
     redis_url = pick(args.redis_url, "QULAB_REDIS_URL") or DEFAULT_REDIS_URL
     _check_redis_url(redis_url)
-    chosen_token = env.get("QULAB_TOKEN")
-    if chosen_token and not TOKEN_ALPHABET.fullmatch(chosen_token):  # never echoed: it is a secret
-        raise SettingsError("QULAB_TOKEN may only contain letters A-Z a-z, digits and - _ . ~")
+    chosen_token = _secret(env, "QULAB_TOKEN")
+    classroom = not is_loopback_host(host) or args.classroom or env.get("QULAB_CLASSROOM") == "1"
+    max_learners = _parse_count(pick(args.max_learners, "QULAB_MAX_LEARNERS"), "--max-learners",
+                                DEFAULT_MAX_LEARNERS, MAX_LEARNERS_LIMIT)
+    idle_minutes = _parse_count(env.get("QULAB_IDLE_MINUTES"), "QULAB_IDLE_MINUTES", DEFAULT_IDLE_MINUTES, 24 * 60)
+    instructor_token = _secret(env, "QULAB_INSTRUCTOR_TOKEN")
 
     mode = "headless" if args.headless else "browser" if args.browser else "native"
     return Settings(
@@ -128,7 +142,27 @@ def load_settings(argv: list[str] | None = None, env: dict[str, str] | None = No
         # Off loopback every request needs a token: the instructor's own, or one made up now. On loopback
         # there is none, so nothing downstream has to ask both questions.
         token=None if is_loopback_host(host) else chosen_token or secrets.token_urlsafe(16),
+        classroom=classroom,
+        max_learners=max_learners,
+        idle_minutes=idle_minutes,
+        # Students know the room's token; the instructor view needs one of its own.
+        instructor_token=(instructor_token or secrets.token_urlsafe(16)) if classroom else None,
     )
+
+
+def _secret(env: dict[str, str], name: str) -> str | None:
+    value = env.get(name) or None
+    if value and not TOKEN_ALPHABET.fullmatch(value):  # never echoed: it is a secret
+        raise SettingsError(f"{name} may only contain letters A-Z a-z, digits and - _ . ~")
+    return value
+
+
+def _parse_count(text: str | None, name: str, default: int, limit: int) -> int:
+    if text is None or text == "":
+        return default
+    if not re.fullmatch(r"[0-9]+", text) or not 1 <= int(text) <= limit:
+        raise SettingsError(f"{name} {text!r} must be a whole number from 1 to {limit}")
+    return int(text)
 
 
 def _check_host(host: str) -> None:

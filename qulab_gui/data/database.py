@@ -7,8 +7,10 @@ really executed, not an estimate.
 
 from __future__ import annotations
 
+import asyncio
 import re
 import time
+import weakref
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -207,12 +209,18 @@ def alembic_config(connection: Connection | None = None) -> Config:
     return config
 
 
+# Alembic keeps the running migration in module globals (`alembic.context`): two migrations that
+# interleave on one loop (a classroom opening sandboxes at once) would run in each other's context.
+_migration_locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = weakref.WeakKeyDictionary()
+
+
 async def migrate(engine: AsyncEngine, schema: str | None = None) -> None:
     """Bring the schema to the newest migration; a student's existing data survives upgrades.
 
     With `schema` (the engine's search_path), the schema is created first if it does not exist.
     """
-    async with engine.begin() as conn:
+    lock = _migration_locks.setdefault(asyncio.get_running_loop(), asyncio.Lock())
+    async with lock, engine.begin() as conn:
         if schema:
             await conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))  # a checked name: [a-z0-9_]
         await conn.run_sync(lambda sync_conn: command.upgrade(alembic_config(sync_conn), "head"))

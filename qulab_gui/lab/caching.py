@@ -143,7 +143,7 @@ class CachingLab:
                                          skew=number_in_range(skew, "Skew", 0, 3, " (0 is uniform)"))
         except ValueError as problem:  # ValidationError included
             raise ValidationError(str(problem)) from None
-        async with self.lab.exclusive("The cache workload"):
+        async with self.lab.exclusive("The cache workload", heavy=True):
             cache = await self._cache()
             async with self.lab.session() as session:
                 user_ids = await UserRepository(session).ids(limit=samples.MAX_SAMPLE_USERS)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import asdict
 from typing import Any
 
@@ -26,7 +26,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from qulab_gui import __version__
 from qulab_gui.data import database, pooling, samples, users
 from qulab_gui.data.database import PoolSettings, StatementRecorder, masked_url
-from qulab_gui.data.errors import ValidationError
 from qulab_gui.data.latency import Latency, NetworkLatency
 from qulab_gui.data.models import User
 from qulab_gui.data.notebook import Notebook
@@ -39,6 +38,7 @@ from .caching import CachingLab
 from .nplus1 import NPlus1Lab
 from .outbox import OutboxLab
 from .results import FormValue, OnSnapshot, Progress, TableCounts
+from .runs import Runs, Slots
 from .sandbox import Sandbox
 from .timers import StartTimer, Timer
 
@@ -51,7 +51,7 @@ STATUS_INTERVAL_S = 3.0  # how often the header chips' backend check runs
 
 
 class Lab:
-    def __init__(self, settings: Settings, sandbox: Sandbox | None = None) -> None:
+    def __init__(self, settings: Settings, sandbox: Sandbox | None = None, slots: Slots | None = None) -> None:
         self.settings = settings
         self.sandbox = sandbox or Sandbox.single_user(settings)  # whose lab this is, and where its data lives
         self.engine: AsyncEngine | None = None
@@ -64,7 +64,7 @@ class Lab:
         self._ready = asyncio.Event()
         self._schema_in_place = asyncio.Event()  # cleared while reset_database() recreates the tables
         self._schema_in_place.set()
-        self._busy: set[str] = set()
+        self.runs = Runs(slots)  # long actions: one of each at a time, heavy ones share the room's slots
         self._timers: list[Timer] = []
         self.last_probe: pooling.ProbeResult | None = None  # shown again when the page is reopened
         # Last known health per backend (None until checked); the header chips show it.
@@ -132,25 +132,18 @@ class Lab:
         async with self.sessions() as session:
             yield session
 
-    @asynccontextmanager
-    async def exclusive(self, name: str) -> AsyncIterator[None]:
-        """Refuse a second run of the same long action while one is going (double clicks)."""
-        if name in self._busy:
-            raise ValidationError(f"{name} is already running: wait for it to finish")
-        self._busy.add(name)
-        try:
-            yield
-        finally:
-            self._busy.discard(name)
+    def exclusive(self, name: str, *, heavy: bool = False) -> AbstractAsyncContextManager[None]:
+        """Refuse a second run of the same long action while one is going (double clicks); see runs.py."""
+        return self.runs.exclusive(name, heavy=heavy)
 
     @asynccontextmanager
     async def sample_session(self) -> AsyncIterator[AsyncSession]:
         """A session for adding sample data: one such load at a time, whichever page starts it."""
-        async with self.exclusive("Loading sample data"), self.session() as session:
+        async with self.exclusive("Loading sample data", heavy=True), self.session() as session:
             yield session
 
     def is_busy(self, name: str) -> bool:
-        return name in self._busy
+        return self.runs.is_busy(name)
 
     # -- backends -------------------------------------------------------------------------------
 
@@ -231,6 +224,8 @@ class Lab:
         await self.ready()
         assert self.engine is not None
         async with self.exclusive("Resetting the database"):
+            # a run in flight would fail on missing tables: it is stopped with a message instead
+            await self.runs.interrupt_all("the database was reset")
             self._schema_in_place.clear()
             try:
                 await database.reset(self.engine, self.sandbox.schema)

@@ -38,13 +38,13 @@ class NPlus1Lab:
     async def measure(self, strategies: Sequence[str], n: FormValue,
                       on_result: OnResult | None = None) -> list[LoadResult]:
         """Load the first N users with each strategy; `on_result` sees every result as it completes."""
-        async with self.lab.exclusive(RUN):
+        async with self.lab.exclusive(RUN, heavy=True):
             n = await self._checked_n(n)
             return await self._run_plan([(strategy, n) for strategy in strategies], on_result)
 
     async def sweep(self, up_to: FormValue, on_result: OnResult | None = None) -> list[LoadResult]:
         """Lazy, selectin and joined at N = 10, 50, 100, 500, ... up to `up_to`, point by point."""
-        async with self.lab.exclusive(RUN):
+        async with self.lab.exclusive(RUN, heavy=True):
             up_to = await self._checked_n(up_to)
             done: list[LoadResult] = []
 

@@ -182,7 +182,7 @@ class OutboxLab:
             return score_calculation.RolledBack(score_id, event_id, scores, events)
 
     async def score_burst(self, count: int) -> int:
-        async with self.lab.exclusive("A burst of scores"):
+        async with self.lab.exclusive("A burst of scores", heavy=True):
             await self.lab.ready()
             assert self.lab.sessions is not None
             return len(await score_calculation.record_burst(self.lab.sessions, count))
