@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import httpx
@@ -98,3 +99,50 @@ async def test_one_learner_resets_and_breaks_things_while_the_others_numbers_sta
     await bob.should_see("Measured 4 strategies for N = 30", retries=100)
     assert [r["statements"] for r in bob.find(marker="results-table").elements.pop().rows] == bob_rows
     assert (await alice_lab.count_rows()).users == 0  # her reset did happen, in her sandbox only
+
+
+async def test_health_counts_the_learners_and_sums_their_outboxes(user: User, another_learner: User) -> None:
+    first = await learners_lab(user, "/outbox", 0)
+    await learners_lab(another_learner, "/outbox", 1)
+    await first.load_samples(3)
+    await first.outbox.calculate_score((await first.list_users())[0].id)
+    response = await user.http_client.get("/api/health")
+    assert response.status_code == 200
+    health = response.json()
+    assert health["learners"] == 2
+    assert health["classroom"]["max"] == 60
+    assert health["outbox"]["pending"] + health["outbox"]["published"] == 1  # the one score event, first's
+    assert health["outbox"]["sandboxes_counted"] == 2
+
+
+async def test_the_instructor_sees_the_learners_and_resets_one(user: User, another_learner: User) -> None:
+    alice = await learners_lab(user, "/models", 0)
+    bob = await learners_lab(another_learner, "/models", 1)
+    await alice.load_samples(5)
+    await bob.load_samples(7)
+    instructor = another_learner  # any browser with the key
+    await instructor.open("/instructor?key=wrong")
+    await instructor.should_see("That key is not the instructor key.")
+    await instructor.open("/instructor?key=teach-me")
+    await instructor.should_see("2 of 60 sandboxes open")
+    rows = instructor.find(marker="learners").elements.pop().rows
+    assert {row["learner"] for row in rows} == {alice.sandbox.learner, bob.sandbox.learner}
+    assert len(classroom().labs) == 2  # the instructor's page opened no sandbox of its own
+    await classroom().reset(alice.sandbox.learner)
+    assert (await alice.count_rows()).users == 0
+    assert (await bob.count_rows()).users == 7
+
+
+async def test_a_reset_stops_the_learners_own_run_with_a_message(user: User) -> None:
+    from qulab_gui.lab.runs import Interrupted
+
+    lab = await learners_lab(user, "/repository", 0)
+    await lab.load_samples(100, 5)
+    lab.set_latency(5)  # 5 ms per statement: lazy loading's 1,101 statements take several seconds
+    run = asyncio.create_task(lab.nplus1.measure(["lazy"], 100))
+    await until(lambda: lab.is_busy("The N+1 measurement"))
+    await lab.reset_database()
+    with pytest.raises(Interrupted, match="The N\\+1 measurement was stopped: the database was reset"):
+        await run
+    assert not lab.is_busy("The N+1 measurement")
+    assert (await lab.count_rows()).users == 0

@@ -136,7 +136,23 @@ BAD_VALUES = [  # (flags, environment, what the line must say); SECRETPW must ne
     (["--port", "+8081"], {}, "is not a number"),
     (["--host", "0.0.0.0"], {"QULAB_TOKEN": "SECRETPW room 42"}, "QULAB_TOKEN may only contain letters"),
     (["--host", "0.0.0.0"], {"QULAB_TOKEN": "SECRETPW<script>"}, "QULAB_TOKEN may only contain letters"),
+    (["--classroom"], {"QULAB_INSTRUCTOR_TOKEN": "SECRETPW room"}, "QULAB_INSTRUCTOR_TOKEN may only contain"),
+    (["--max-learners", "0"], {}, "--max-learners '0' must be a whole number from 1 to 500"),
+    (["--max-learners", "sixty"], {}, "--max-learners 'sixty' must be a whole number"),
+    ([], {"QULAB_IDLE_MINUTES": "-5"}, "QULAB_IDLE_MINUTES '-5' must be a whole number"),
 ]
+
+
+def test_off_loopback_is_a_classroom_with_an_instructor_key_of_its_own(tmp_path: Path) -> None:
+    room = load_settings(["--host", "0.0.0.0", "--data-dir", str(tmp_path)], env={"QULAB_TOKEN": "room-token"})
+    assert room.classroom and room.max_learners == 60 and room.idle_minutes == 30
+    assert room.instructor_token and room.instructor_token != room.token
+    desktop = load_settings(["--data-dir", str(tmp_path)], env={})
+    assert not desktop.classroom and desktop.instructor_token is None
+    on_loopback = load_settings(["--classroom", "--max-learners", "25", "--data-dir", str(tmp_path)],
+                                env={"QULAB_INSTRUCTOR_TOKEN": "teach"})
+    assert on_loopback.classroom and on_loopback.token is None
+    assert (on_loopback.max_learners, on_loopback.instructor_token) == (25, "teach")
 
 
 def _run_main(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture, tmp_path: Path,
