@@ -1,7 +1,7 @@
 """Classroom: N learners (default 30) using one QuLab server at once, as in issue 12.
 
 The real app is started headless in server mode on 127.0.0.1 (a temp data dir, the bench's
-Redis or fakeredis), and an instructor loads 200 sample users before the class starts. Then one
+Redis or fakeredis) with a sandbox per learner (`--classroom`). Then one
 Chromium (the system one, through Playwright) opens a browser context per learner; learners
 start STAGGER_S apart and each walks the five labs, clicking one real action on each
 (`learner.py`). Meanwhile a thread polls /api/health every HEALTH_EVERY_S. The whole room is
@@ -49,7 +49,6 @@ TIME_LIMIT_S = 120.0
 STAGGER_S = 0.5  # between two learners opening their first page: a class arriving, not one burst
 HEALTH_EVERY_S = 0.25
 CLEANUP_S = 15.0  # for the learners cut off at the time limit to close their contexts
-SAMPLE_USERS = 200
 
 
 def p95(values: list[float]) -> float | None:
@@ -114,22 +113,8 @@ def rss_mb(pid: int) -> float:
     return psutil.Process(pid).memory_info().rss / 1e6
 
 
-async def prepare_room(chromium: Any, app: launcher.RunningApp) -> None:
-    """What the instructor does before the class: sample users for the N+1, cache and outbox labs."""
-    context = await chromium.new_context(viewport=system_browser.VIEWPORT)
-    try:
-        page = await context.new_page()
-        await page.goto(f"{app.url}/connectivity")
-        await page.wait_for_function("window.did_handshake === true", timeout=30_000)
-        await page.get_by_label("Users", exact=True).fill(str(SAMPLE_USERS))
-        await page.get_by_role("button", name="Load sample data").click()
-        await page.get_by_text(f"Loaded {SAMPLE_USERS:,} users").first.wait_for(timeout=60_000)
-    finally:
-        await context.close()
-
-
 async def run_class(app: launcher.RunningApp, learners: int, time_limit_s: float, labs: int) -> dict[str, Any]:
-    """Start the browser, prepare the room, let the learners work; returns the raw measurements."""
+    """Start the browser, let the learners work; returns the raw measurements."""
     from playwright.async_api import async_playwright
 
     tally = Tally()
@@ -137,7 +122,6 @@ async def run_class(app: launcher.RunningApp, learners: int, time_limit_s: float
         chromium = await playwright.chromium.launch(executable_path=str(system_browser.CHROMIUM),
                                                     args=system_browser.CHROMIUM_ARGS)
         try:
-            await prepare_room(chromium, app)
             server_cpu_before = cpu_seconds({app.process.pid})
             browser_cpu_before = browser_cpu_seconds(app)
             probe = HealthProbe(app)
@@ -174,7 +158,7 @@ def measure(work: Path, learners: int = LEARNERS, time_limit_s: float = TIME_LIM
     """The whole case, synchronous: start the app, run the class, stop the app; metrics and notes."""
     database = ["--database-url", database_url] if database_url else []
     app = launcher.launch(launcher.source_command(), work / "classroom-data", "--headless", "--host", "127.0.0.1",
-                          "--redis-url", redis_url, *database, label="classroom")
+                          "--classroom", "--redis-url", redis_url, *database, label="classroom")
     try:
         app.wait_healthy(timeout=60)
         rss_start = rss_mb(app.process.pid)

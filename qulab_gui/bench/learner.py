@@ -3,8 +3,10 @@
 On each lab the learner opens the page, waits until its heading is visible and its websocket
 has done NiceGUI's handshake (before that a click is lost), clicks one real action and waits for
 its answer: the result the page shows, or the "… is already running" notification, or nothing
-within ACTION_TIMEOUT_S. Each learner clicks every action once, so a refusal is always caused by
-ANOTHER learner's run holding the same action.
+within ACTION_TIMEOUT_S. The server runs in classroom mode, so each learner (a browser context of
+its own) works in a sandbox of their own and first loads sample users there. Each learner clicks
+every action once, so a refusal would be another learner's run holding the same action: with
+sandboxes there must be none.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ PAGE_TIMEOUT_S = 20.0  # navigation until the heading is visible; as long again 
 ACTION_TIMEOUT_S = 30.0  # a click until its answer
 THINK_S = 1.0  # a learner reads a page before leaving it
 REFUSED = "is already running"
+SAMPLE_USERS = 100  # loaded by each learner into their own sandbox on the connectivity lab
 N_PLUS_ONE_USERS = 100  # the N a learner types on the repository lab
 Page = Any  # playwright.async_api.Page, imported lazily: the bench runs without Playwright too
 
@@ -43,9 +46,11 @@ async def create_user(page: Page, learner: int) -> Any:
     return page.get_by_text(f"Created {email}")  # the notification: the table row may be on a later page
 
 
-async def run_probe(page: Page, learner: int) -> Any:
-    await page.get_by_role("button", name="Run probe").click()
-    return page.get_by_text(re.compile(r"\d+ of \d+ sessions got a connection"))
+async def load_samples(page: Page, learner: int) -> Any:
+    """Each learner has a sandbox of their own: the N+1, cache and outbox labs need their own users."""
+    await page.get_by_label("Users", exact=True).fill(str(SAMPLE_USERS))
+    await page.get_by_role("button", name="Load sample data").click()
+    return page.get_by_text(f"Loaded {SAMPLE_USERS:,} users").first
 
 
 async def run_all_four(page: Page, learner: int) -> Any:
@@ -68,7 +73,7 @@ async def publish_now(page: Page, learner: int) -> Any:
 Action = Callable[[Page, int], Awaitable[Any]]
 LABS: list[tuple[str, str, Action]] = [
     ("/models", "1 · Data models", create_user),
-    ("/connectivity", "2 · Connectivity & pooling", run_probe),
+    ("/connectivity", "2 · Connectivity & pooling", load_samples),
     ("/repository", "3 · Repository & N+1", run_all_four),
     ("/caching", "4 · Caching", fetch_profile),
     ("/outbox", "5 · Outbox", publish_now),

@@ -243,7 +243,7 @@ class Lab:
                          on_snapshot: OnSnapshot | None = None) -> pooling.ProbeResult:
         async with self.exclusive("The concurrency probe"):
             await self.ready()
-            self.last_probe = await pooling.run_probe(self.settings.database_url, sessions, pool, hold_s,
+            self.last_probe = await pooling.run_probe(self.sandbox.database_url, sessions, pool, hold_s,
                                                       on_snapshot)
             return self.last_probe
 
