@@ -89,8 +89,7 @@ class WorkloadResult:
 
     @property
     def hit_ratio(self) -> float | None:
-        lookups = self.hits + self.misses
-        return self.hits / lookups if lookups else None
+        return ratio_of_hits(self.hits, self.misses)
 
     def point(self) -> WorkloadPoint:
         return WorkloadPoint(len(self.cached_s), self.hit_ratio,
@@ -116,11 +115,54 @@ class WorkloadResult:
 
     @property
     def t_avg_predicted_ms(self) -> float | None:
-        """The formula with the measured H, T_cache and T_db plugged in."""
-        h, t_cache, t_db = self.hit_ratio, self.t_cache_ms, self.t_db_ms
-        if h is None or t_cache is None or t_db is None:
-            return None
-        return h * t_cache + (1 - h) * (t_cache + t_db)
+        return predicted_ms(self.hit_ratio, self.t_cache_ms, self.t_db_ms)
+
+    def summary(self) -> WorkloadSummary:
+        """The run's numbers without its samples: what a page shows and the learner's notebook keeps."""
+        return WorkloadSummary(self.spec, self.users, len(self.cached_s), self.hits, self.misses, self.elapsed_s,
+                               self.t_cache_ms, self.t_miss_ms, self.t_db_ms, self.t_avg_measured_ms,
+                               list(self.points))
+
+
+@dataclass(frozen=True)
+class WorkloadSummary:
+    """A finished run in a few numbers and its chart points (keeping 50,000 latencies would say no more)."""
+
+    spec: WorkloadSpec
+    users: int
+    reads: int  # reads made through the cache
+    hits: int
+    misses: int
+    elapsed_s: float
+    t_cache_ms: float | None
+    t_miss_ms: float | None
+    t_db_ms: float | None
+    t_avg_measured_ms: float | None
+    points: list[WorkloadPoint]
+
+    @property
+    def degraded(self) -> int:
+        return self.reads - self.hits - self.misses
+
+    @property
+    def hit_ratio(self) -> float | None:
+        return ratio_of_hits(self.hits, self.misses)
+
+    @property
+    def t_avg_predicted_ms(self) -> float | None:
+        return predicted_ms(self.hit_ratio, self.t_cache_ms, self.t_db_ms)
+
+
+def ratio_of_hits(hits: int, misses: int) -> float | None:
+    lookups = hits + misses
+    return hits / lookups if lookups else None
+
+
+def predicted_ms(h: float | None, t_cache: float | None, t_db: float | None) -> float | None:
+    """The formula with the measured H, T_cache and T_db plugged in."""
+    if h is None or t_cache is None or t_db is None:
+        return None
+    return h * t_cache + (1 - h) * (t_cache + t_db)
 
 
 def _ms(seconds: float | None) -> float | None:

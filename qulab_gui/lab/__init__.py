@@ -21,11 +21,12 @@ from qulab_gui.data.nplus1 import SELECTIN_CHUNK, STRATEGIES, SWEEP_SIZES, SWEPT
 from qulab_gui.data.pooling import PoolSnapshot, ProbeResult, probe_form
 from qulab_gui.data.score_calculation import RolledBack, ScoreRecorded
 from qulab_gui.data.scoring import EDUCATION_LEVELS, OCCUPATIONS
-from qulab_gui.data.workload import WorkloadPoint, WorkloadResult
+from qulab_gui.data.workload import WorkloadPoint, WorkloadResult, WorkloadSummary
 
 from .code import code_that_runs
 from .core import Lab
 from .current import current_lab
+from .kept import CACHING, CONNECTIVITY, MODELS, NPLUS1, OUTBOX
 from .results import CacheCounters, CacheHealth, TableCounts
 
 __all__ = [
@@ -35,6 +36,6 @@ __all__ = [
     "SWEEP_SIZES", "SWEPT", "Lab", "LoadResult", "Lookup", "PoolSettings", "PoolSnapshot", "ProbeResult", "probe_form",
     "RolledBack", "SELECTIN_CHUNK", "ScoreRecorded", "SourceListing", "SimulatedFailure", "ValidationError",
     "WorkloadPoint",
-    "WorkloadResult",
+    "WorkloadResult", "WorkloadSummary", "CACHING", "CONNECTIVITY", "MODELS", "NPLUS1", "OUTBOX",
     "code_that_runs", "current_lab", "er_diagram",
 ]

@@ -23,6 +23,7 @@ from qulab_gui.data.redis_client import client_options
 from qulab_gui.data.repositories import UserRepository
 from qulab_gui.net import free_port
 
+from . import kept
 from .context import LabContext
 from .results import CacheCounters, CacheHealth, FormValue
 
@@ -152,4 +153,9 @@ class CachingLab:
                 await cache.invalidate_all()
             result = await workload.run_workload(cache, user_ids, spec, on_progress)
             await self._note_health(cache)
+            await kept.keep(self.lab.notebook, kept.CACHING, "workload", result.summary())
             return result
+
+    def last_workload(self) -> workload.WorkloadSummary | None:
+        """The kept summary of the last workload run: the page's chart and numbers after a restart."""
+        return kept.last(self.lab.notebook, kept.CACHING, "workload", workload.WorkloadSummary)

@@ -34,6 +34,7 @@ from qulab_gui.data.redis_client import masked_url as redis_masked_url
 from qulab_gui.data.repositories import UserRepository, row_counts
 from qulab_gui.settings import Settings
 
+from . import kept
 from .caching import CachingLab
 from .nplus1 import NPlus1Lab
 from .outbox import OutboxLab
@@ -66,7 +67,6 @@ class Lab:
         self._schema_in_place.set()
         self.runs = Runs(slots)  # long actions: one of each at a time, heavy ones share the room's slots
         self._timers: list[Timer] = []
-        self.last_probe: pooling.ProbeResult | None = None  # shown again when the page is reopened
         # Last known health per backend (None until checked); the header chips show it.
         self.backend_status: dict[str, bool | None] = {"database": None, "redis": None}
         # The labs that need more than the shell, each a section in the module named like its page.
@@ -243,9 +243,14 @@ class Lab:
                          on_snapshot: OnSnapshot | None = None) -> pooling.ProbeResult:
         async with self.exclusive("The concurrency probe"):
             await self.ready()
-            self.last_probe = await pooling.run_probe(self.sandbox.database_url, sessions, pool, hold_s,
-                                                      on_snapshot)
-            return self.last_probe
+            result = await pooling.run_probe(self.sandbox.database_url, sessions, pool, hold_s, on_snapshot)
+        await kept.keep(self.notebook, kept.CONNECTIVITY, "probe", result)
+        return result
+
+    @property
+    def last_probe(self) -> pooling.ProbeResult | None:
+        """The last probe, kept in the learner's notebook: drawn again when the page is reopened."""
+        return kept.last(self.notebook, kept.CONNECTIVITY, "probe", pooling.ProbeResult)
 
     # -- health ---------------------------------------------------------------------------------
 

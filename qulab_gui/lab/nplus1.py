@@ -7,9 +7,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from qulab_gui.data import nplus1, samples
-from qulab_gui.data.nplus1 import LoadResult
+from qulab_gui.data.nplus1 import STRATEGIES, LoadResult
 from qulab_gui.data.repositories import UserRepository
 
+from . import kept
 from .context import LabContext
 from .results import FormValue, OnResult, Progress
 
@@ -40,7 +41,24 @@ class NPlus1Lab:
         """Load the first N users with each strategy; `on_result` sees every result as it completes."""
         async with self.lab.exclusive(RUN, heavy=True):
             n = await self._checked_n(n)
-            return await self._run_plan([(strategy, n) for strategy in strategies], on_result)
+            results = await self._run_plan([(strategy, n) for strategy in strategies], on_result)
+            await self._keep_comparison(results)
+            return results
+
+    def last_comparison(self) -> list[LoadResult]:
+        """The kept runs at one N, one per strategy in lab order: the page's table after a restart."""
+        return kept.last(self.lab.notebook, kept.NPLUS1, "comparison", list[LoadResult]) or []
+
+    def last_sweep(self) -> list[LoadResult]:
+        """The kept points of the last sweep (those measured before a stop, too)."""
+        return kept.last(self.lab.notebook, kept.NPLUS1, "sweep", list[LoadResult]) or []
+
+    async def _keep_comparison(self, results: list[LoadResult]) -> None:
+        """Runs at the N of the last ones join them (strategy by strategy); a new N starts afresh."""
+        previous = [r for r in self.last_comparison() if all(r.n == new.n for new in results)]
+        latest = {r.strategy: r for r in previous + results}
+        await kept.keep(self.lab.notebook, kept.NPLUS1, "comparison",
+                        [latest[key] for key in STRATEGIES if key in latest])
 
     async def sweep(self, up_to: FormValue, on_result: OnResult | None = None) -> list[LoadResult]:
         """Lazy, selectin and joined at N = 10, 50, 100, 500, ... up to `up_to`, point by point."""
@@ -55,7 +73,7 @@ class NPlus1Lab:
 
             self._sweep, self.stopped = asyncio.current_task(), False
             try:
-                return await self._run_plan(nplus1.sweep_plan(up_to), collect)
+                done = await self._run_plan(nplus1.sweep_plan(up_to), collect)
             except asyncio.CancelledError:
                 # stop() cancelled us: the off-loop runner then stops its worker after the current run.
                 task = asyncio.current_task()
@@ -63,9 +81,10 @@ class NPlus1Lab:
                     raise
                 task.uncancel()
                 self.stopped = True
-                return done
             finally:
                 self._sweep, self._stopping = None, False
+            await kept.keep(self.lab.notebook, kept.NPLUS1, "sweep", done)
+            return done
 
     def stop(self) -> bool:
         """End a running sweep; the points measured so far stay. False when no sweep runs."""

@@ -27,6 +27,7 @@ from qulab_gui.data.outbox import (
 from qulab_gui.data.redis_client import BLOCKING_READ_TIMEOUT_S
 from qulab_gui.data.repositories import DomainEventRepository
 
+from . import kept
 from .context import LabContext
 from .timers import StartTimer, Timer
 
@@ -172,20 +173,35 @@ class OutboxLab:
         user_id = require_user(user_id)
         await self.lab.ready()
         assert self.lab.sessions is not None
+        outcome: score_calculation.ScoreRecorded | score_calculation.RolledBack
         try:
-            return await score_calculation.record_score(self.lab.sessions, user_id,
-                                                        fail_after_write=fail_after_write)
+            outcome = await score_calculation.record_score(self.lab.sessions, user_id,
+                                                           fail_after_write=fail_after_write)
         except SimulatedFailure as failure:
             score_id, event_id = failure.written["score"], failure.written["event"]
             async with self.lab.session() as session:
                 scores, events = await score_calculation.rows_for(session, score_id, event_id)
-            return score_calculation.RolledBack(score_id, event_id, scores, events)
+            outcome = score_calculation.RolledBack(score_id, event_id, scores, events)
+        await kept.keep_one_of(self.lab.notebook, kept.OUTBOX, "write", outcome)
+        return outcome
+
+    def last_write(self) -> score_calculation.ScoreRecorded | score_calculation.RolledBack | None:
+        """The kept outcome of the last score write: committed, or rolled back with the rows found after."""
+        return kept.last_one_of(self.lab.notebook, kept.OUTBOX, "write",
+                                (score_calculation.ScoreRecorded, score_calculation.RolledBack))
 
     async def score_burst(self, count: int) -> int:
         async with self.lab.exclusive("A burst of scores", heavy=True):
             await self.lab.ready()
             assert self.lab.sessions is not None
-            return len(await score_calculation.record_burst(self.lab.sessions, count))
+            written = len(await score_calculation.record_burst(self.lab.sessions, count))
+        await self.lab.notebook.keep(kept.OUTBOX, "burst", written)
+        return written
+
+    def last_burst(self) -> int | None:
+        """How many scores the last burst wrote, each with its event in its own transaction."""
+        burst = self.lab.notebook.results(kept.OUTBOX).get("burst")
+        return burst if isinstance(burst, int) else None
 
     # -- what the page and /api/health show ----------------------------------------------------------
 

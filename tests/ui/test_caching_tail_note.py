@@ -1,16 +1,16 @@
 """The note on a cached p95 above the database p95 is computed from the run and names the real cause."""
 
 from qulab_gui.data.workload import WorkloadSpec
-from qulab_gui.lab import WorkloadPoint, WorkloadResult
+from qulab_gui.lab import WorkloadPoint, WorkloadResult, WorkloadSummary
 from qulab_gui.ui.pages.caching_workload import tail_note
 
 
-def run(cached_p95: float, database_p95: float, hits: int, misses: int) -> WorkloadResult:
+def run(cached_p95: float, database_p95: float, hits: int, misses: int) -> WorkloadSummary:
     result = WorkloadResult(WorkloadSpec(reads=hits + misses), users=50, hit_s=[0.0002] * hits,
                             miss_s=[0.004] * misses, cached_s=[0.0002] * hits + [0.004] * misses,
                             database_s=[0.001] * (hits + misses))
     result.points.append(WorkloadPoint(hits + misses, hits / (hits + misses), 0.2, cached_p95, 0.9, database_p95))
-    return result
+    return result.summary()  # what the page shows, fresh or kept
 
 
 def test_a_p95_that_is_a_miss_says_so_with_the_miss_share() -> None:

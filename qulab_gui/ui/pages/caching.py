@@ -13,6 +13,7 @@ from nicegui import ui
 
 from qulab_gui.lab import (
     BYPASS,
+    CACHING,
     ERROR,
     HIT,
     MISS,
@@ -27,6 +28,7 @@ from qulab_gui.lab import (
 )
 from qulab_gui.ui.code_view import code_view
 from qulab_gui.ui.frame import Refresh, Refreshes, busy, frame, lab_started, notify_error, section, table_column
+from qulab_gui.ui.kept import kept_results
 from qulab_gui.ui.latency_knob import latency_knob
 from qulab_gui.ui.text import plural
 from qulab_gui.ui.user_picker import UserPicker
@@ -220,6 +222,7 @@ async def caching_page() -> None:
         refresh.add(counters_section(lab, banner, refresh))
         workload_section(lab, refresh)
         code_view("caching")
+        kept_results(lab, CACHING)
 
     await refresh_users()
     await refresh()

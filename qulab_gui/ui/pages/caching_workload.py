@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from nicegui import ui
 
-from qulab_gui.lab import Lab, ValidationError, WorkloadPoint, WorkloadResult
+from qulab_gui.lab import Lab, ValidationError, WorkloadPoint, WorkloadSummary
 from qulab_gui.ui.charts import chart, clear_chart, value_axis
 from qulab_gui.ui.frame import Refresh, busy, measured, notify_error, section
 from qulab_gui.ui.text import plural
@@ -29,7 +29,7 @@ def hit_ratio_text(ratio: float | None) -> str:
     return "–" if ratio is None else f"{ratio:.1%}"
 
 
-def formula_text(result: WorkloadResult) -> str:
+def formula_text(result: WorkloadSummary) -> str:
     h, t_cache, t_db = result.hit_ratio, result.t_cache_ms, result.t_db_ms
     if h is None or t_cache is None or t_db is None:
         return "Not enough hits and database reads to plug into the formula."
@@ -43,7 +43,7 @@ def formula_text(result: WorkloadResult) -> str:
     return text
 
 
-def result_text(result: WorkloadResult) -> str:
+def result_text(result: WorkloadSummary) -> str:
     last = result.points[-1]
     return (f"{plural(result.spec.reads, 'read')} over {plural(result.users, 'user')} in {result.elapsed_s:.1f} s: "
             f"hit ratio {hit_ratio_text(result.hit_ratio)}"
@@ -53,15 +53,15 @@ def result_text(result: WorkloadResult) -> str:
             f" / p95 {measured(last.database_p95_ms, 3, ' ms')}. {formula_text(result)}")
 
 
-def tail_note(result: WorkloadResult, redis_backend: str, dialect: str) -> str:
+def tail_note(result: WorkloadSummary, redis_backend: str, dialect: str) -> str:
     """Why the cached p95 came out above the database p95, from this run's numbers; "" when it did not."""
-    if not result.points or not result.cached_s:
+    if not result.points or not result.reads:
         return ""
     last = result.points[-1]
     cached, database = last.cached_p95_ms, last.database_p95_ms
     if cached is None or database is None or cached <= database:
         return ""
-    miss_share = result.misses / len(result.cached_s)
+    miss_share = result.misses / result.reads
     text = f"The cached p95 ({cached:.3f} ms) is above the database p95 ({database:.3f} ms) in this run. "
     if miss_share >= 0.05:
         cost = f" ({result.t_miss_ms:.3f} ms on average)" if result.t_miss_ms is not None else ""
@@ -93,14 +93,22 @@ def workload_section(lab: Lab, changed: Refresh) -> None:
         tail = ui.label().classes("text-body2 bg-amber-1 p-2 rounded").mark("workload-tail")
         tail.visible = False
 
-    def on_point(point: WorkloadPoint) -> None:
+    def draw_point(point: WorkloadPoint) -> None:
         values = (None if point.hit_ratio is None else round(point.hit_ratio * 100, 2),
                   point.cached_p50_ms, point.cached_p95_ms, point.database_p50_ms, point.database_p95_ms)
         for series, value in zip(workload.options["series"], values, strict=True):
             if value is not None:
                 series["data"].append([point.reads, round(value, 4)])
         workload.update()
+
+    def on_point(point: WorkloadPoint) -> None:
+        draw_point(point)
         outcome.text = f"{plural(point.reads, 'read')}, hit ratio {hit_ratio_text(point.hit_ratio)}…"
+
+    def show(result: WorkloadSummary) -> None:  # the run just finished, or the one kept from before
+        outcome.text = result_text(result)
+        tail.text = tail_note(result, lab.redis_backend, lab.dialect)
+        tail.visible = bool(tail.text)
 
     async def run() -> None:
         clear_chart(workload)
@@ -114,7 +122,11 @@ def workload_section(lab: Lab, changed: Refresh) -> None:
                 outcome.text = ""
                 notify_error(str(problem))
             else:
-                outcome.text = result_text(result)
-                tail.text = tail_note(result, lab.redis_backend, lab.dialect)
-                tail.visible = bool(tail.text)
+                show(result.summary())
         await changed()
+
+    kept = lab.caching.last_workload()
+    if kept is not None:
+        for point in kept.points:
+            draw_point(point)
+        show(kept)

@@ -9,10 +9,20 @@ from collections.abc import Callable
 
 from nicegui import ui
 
-from qulab_gui.lab import COMPONENTS, Lab, PoolSnapshot, ProbeResult, ValidationError, current_lab, probe_form
+from qulab_gui.lab import (
+    COMPONENTS,
+    CONNECTIVITY,
+    Lab,
+    PoolSnapshot,
+    ProbeResult,
+    ValidationError,
+    current_lab,
+    probe_form,
+)
 from qulab_gui.ui.charts import chart, clear_chart, value_axis
 from qulab_gui.ui.code_view import code_view
 from qulab_gui.ui.frame import busy, frame, lab_started, notify_error, section
+from qulab_gui.ui.kept import kept_results
 from qulab_gui.ui.text import plural
 
 TITLE = "2 · Connectivity & pooling"
@@ -194,6 +204,7 @@ async def connectivity_page() -> None:
         samples_section(lab)
         draw_snapshots = probe_section(lab)
         code_view("connectivity")
+        kept_results(lab, CONNECTIVITY)
     show_engine()
     ui.timer(1.0, show_engine)
     ui.timer(0.1, draw_snapshots)

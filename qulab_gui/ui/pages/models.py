@@ -2,9 +2,10 @@
 
 from nicegui import ui
 
-from qulab_gui.lab import EDUCATION_LEVELS, OCCUPATIONS, ValidationError, current_lab, er_diagram
+from qulab_gui.lab import EDUCATION_LEVELS, MODELS, OCCUPATIONS, ValidationError, current_lab, er_diagram
 from qulab_gui.ui.code_view import code_view
 from qulab_gui.ui.frame import frame, lab_started, notify_error, section, table_column
+from qulab_gui.ui.kept import kept_results
 from qulab_gui.ui.text import plural
 
 USER_COLUMNS = [
@@ -57,6 +58,7 @@ async def models_page() -> None:
         with section("Danger zone", "Drop every table and recreate the schema from the migrations."):
             ui.button("Reset database…", icon="restart_alt", color="negative",
                       on_click=lambda: reset_dialog.open()).mark("reset-open")
+        kept_results(lab, MODELS)
 
     with ui.dialog() as reset_dialog, ui.card():
         ui.label("Delete all users, scores and events and recreate the schema?").classes("text-body1")

@@ -11,6 +11,7 @@ from nicegui import ui
 
 from qulab_gui.lab import (
     COMPONENTS,
+    NPLUS1,
     SELECTIN_CHUNK,
     STRATEGIES,
     SWEEP_SIZES,
@@ -23,6 +24,7 @@ from qulab_gui.lab import (
 from qulab_gui.ui.charts import chart, clear_chart, value_axis
 from qulab_gui.ui.code_view import code_view
 from qulab_gui.ui.frame import Refresh, busy, frame, lab_started, notify_error, section
+from qulab_gui.ui.kept import kept_results
 from qulab_gui.ui.latency_knob import latency_knob
 from qulab_gui.ui.pages.nplus1_results import (
     RESULT_COLUMNS,
@@ -134,7 +136,7 @@ def run_section(lab: Lab) -> tuple[ui.number, ui.row]:
         details = ui.column().classes("w-full gap-1")
         code_view("nplus1", "The four loaders: the code that runs")
 
-    def show_result(result: LoadResult) -> None:
+    def show_result(result: LoadResult) -> None:  # a fresh result during a run, or a kept one on opening
         if any(previous.n != result.n for previous in latest.values()):
             latest.clear()  # compare strategies at one N only
         latest[result.strategy] = result
@@ -158,6 +160,10 @@ def run_section(lab: Lab) -> tuple[ui.number, ui.row]:
         else:
             run_status.text = f"Measured {plural(len(results), 'strategy')} for N = {results[0].n:,}."
 
+    for result in lab.nplus1.last_comparison():
+        show_result(result)
+    if latest:
+        run_status.text = f"Your last runs at N = {next(iter(latest.values())).n:,}, kept from your last visit."
     return n_input, running
 
 
@@ -197,11 +203,7 @@ def sweep_section(lab: Lab, n_input: ui.number, running: ui.row) -> Callable[[],
                 started = True
                 for each in charts:
                     clear_chart(each)
-            index = SWEPT.index(result.strategy)
-            charts[0].options["series"][index]["data"].append([result.n, result.statements])
-            charts[1].options["series"][index]["data"].append([result.n, round(result.elapsed_s * 1000, 1)])
-            for each in charts:
-                each.update()
+            draw_point(result)
             sweep_status.text = f"N = {result.n:,}: {result.strategy} ran {plural(result.statements, 'statement')} " \
                                 f"in {result.elapsed_s * 1000:,.0f} ms"
 
@@ -216,6 +218,19 @@ def sweep_section(lab: Lab, n_input: ui.number, running: ui.row) -> Callable[[],
                 f"Sweep stopped after {plural(len(results), 'run')}{last}."
         finally:
             own_sweep = False
+
+    def draw_point(result: LoadResult) -> None:
+        index = SWEPT.index(result.strategy)
+        charts[0].options["series"][index]["data"].append([result.n, result.statements])
+        charts[1].options["series"][index]["data"].append([result.n, round(result.elapsed_s * 1000, 1)])
+        for each in charts:
+            each.update()
+
+    kept_sweep = lab.nplus1.last_sweep()  # drawn again on opening, until the next sweep replaces it
+    for point in kept_sweep:
+        draw_point(point)
+    if kept_sweep:
+        sweep_status.text = f"Your last sweep, kept: {plural(len(kept_sweep), 'run')} up to N = {kept_sweep[-1].n:,}."
 
     def stop_own_sweep() -> None:
         if own_sweep:
@@ -254,6 +269,7 @@ async def nplus1_page() -> None:
         n_input, running = run_section(lab)
         follow = follow_users(n_input)
         show_running = sweep_section(lab, n_input, running)
+        kept_results(lab, NPLUS1)
     show_running()
     ui.timer(0.25, show_running)
     await refresh_counts()

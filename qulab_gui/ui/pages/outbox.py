@@ -8,9 +8,10 @@ from typing import Any
 
 from nicegui import ui
 
-from qulab_gui.lab import RolledBack, ValidationError, current_lab
+from qulab_gui.lab import OUTBOX, RolledBack, ValidationError, current_lab
 from qulab_gui.ui.code_view import code_view
 from qulab_gui.ui.frame import busy, frame, lab_started, measured, notify_error, section
+from qulab_gui.ui.kept import kept_results
 from qulab_gui.ui.pages.outbox_views import (
     BREAKER_COLORS,
     EVENT_COLUMNS,
@@ -18,10 +19,13 @@ from qulab_gui.ui.pages.outbox_views import (
     PROJECTION_COLUMNS,
     STREAM_COLUMNS,
     WHY_NOT_POISON,
+    burst_text,
     clock,
     history_chart,
+    kept_text,
     outage_areas,
     short,
+    write_text,
 )
 from qulab_gui.ui.user_picker import UserPicker
 
@@ -127,6 +131,7 @@ async def outbox_page() -> None:
                 projection_table = ui.table(rows=[], columns=PROJECTION_COLUMNS, row_key="user") \
                     .props("dense flat").classes("w-full").mark("outbox-projection")
         code_view("outbox")
+        kept_results(lab, OUTBOX)
 
     async def load_users() -> None:
         add_users.set_visibility(not await picker.refresh())
@@ -179,15 +184,9 @@ async def outbox_page() -> None:
             notify_error(str(problem))
             return
         await refresh()  # the tables first: the result text is what tells a reader they are current
+        write_result.text = write_text(outcome)
         if isinstance(outcome, RolledBack):
-            write_result.text = (
-                f"Rolled back: the failure was raised after both INSERTs, inside the transaction. Rows found "
-                f"afterwards: air_scores with id {short(outcome.score_id)}: {outcome.scores_found}, "
-                f"domain_events with id {short(outcome.event_id)}: {outcome.events_found}.")
             ui.notify("Rolled back as requested: neither the score nor its event was written", type="info")
-        else:
-            write_result.text = (f"Committed score {outcome.air_score:g} (row {short(outcome.score_id)}) and its "
-                                 f"event {short(outcome.event_id)} together; the event is pending.")
 
     async def burst() -> None:
         write_result.text = "Writing the burst…"
@@ -199,7 +198,7 @@ async def outbox_page() -> None:
             notify_error(str(problem))
             return
         await refresh()
-        write_result.text = f"Committed {written} scores, each with its event, in {written} transactions."
+        write_result.text = burst_text(written)
 
     async def seed() -> None:
         try:
@@ -250,6 +249,7 @@ async def outbox_page() -> None:
             return
         tick_result.text = f"Event {short(event_id)} is poison: the broker will reject it."
 
+    write_result.text = kept_text(lab.outbox.last_write(), lab.outbox.last_burst())
     await load_users()
     await refresh()
     ui.timer(1.0, refresh)

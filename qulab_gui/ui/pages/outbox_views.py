@@ -7,6 +7,7 @@ from typing import Any
 
 from nicegui import ui
 
+from qulab_gui.lab import RolledBack, ScoreRecorded
 from qulab_gui.ui.charts import chart, value_axis
 from qulab_gui.ui.frame import table_column
 
@@ -47,6 +48,26 @@ def short(identifier: str | None) -> str:
 
 def clock(moment: Any) -> str:
     return moment.strftime("%H:%M:%S.%f")[:-3] if moment else ""
+
+
+def write_text(outcome: ScoreRecorded | RolledBack) -> str:
+    if isinstance(outcome, RolledBack):
+        return (f"Rolled back: the failure was raised after both INSERTs, inside the transaction. Rows found "
+                f"afterwards: air_scores with id {short(outcome.score_id)}: {outcome.scores_found}, "
+                f"domain_events with id {short(outcome.event_id)}: {outcome.events_found}.")
+    return (f"Committed score {outcome.air_score:g} (row {short(outcome.score_id)}) and its "
+            f"event {short(outcome.event_id)} together; the event is pending.")
+
+
+def burst_text(written: int) -> str:
+    return f"Committed {written} scores, each with its event, in {written} transactions."
+
+
+def kept_text(write: ScoreRecorded | RolledBack | None, burst: int | None) -> str:
+    """What the learner's last write and burst did, kept from before this page was opened."""
+    parts = ([f"Your last write: {write_text(write)}"] if write else []) + \
+        ([f"Your last burst: {burst_text(burst)}"] if burst is not None else [])
+    return " ".join(parts)
 
 
 def outage_areas(outages: list, opened: float, now: float) -> list[list[dict]]:
