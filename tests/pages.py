@@ -7,4 +7,5 @@ PAGES = {
     "/repository": "3 · Repository & N+1",
     "/caching": "4 · Caching",
     "/outbox": "5 · Outbox",
+    "/report": "Lab report",
 }

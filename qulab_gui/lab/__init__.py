@@ -23,6 +23,7 @@ from qulab_gui.data.score_calculation import RolledBack, ScoreRecorded
 from qulab_gui.data.scoring import EDUCATION_LEVELS, OCCUPATIONS
 from qulab_gui.data.workload import WorkloadPoint, WorkloadResult, WorkloadSummary
 
+from . import report
 from .code import code_that_runs
 from .core import Lab
 from .current import current_lab
@@ -37,5 +38,5 @@ __all__ = [
     "RolledBack", "SELECTIN_CHUNK", "ScoreRecorded", "SourceListing", "SimulatedFailure", "ValidationError",
     "WorkloadPoint",
     "WorkloadResult", "WorkloadSummary", "CACHING", "CONNECTIVITY", "MODELS", "NPLUS1", "OUTBOX",
-    "code_that_runs", "current_lab", "er_diagram",
+    "code_that_runs", "current_lab", "er_diagram", "report",
 ]

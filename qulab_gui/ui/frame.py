@@ -16,6 +16,7 @@ NAVIGATION = [
     ("/repository", "3 · Repository & N+1", "view_list"),
     ("/caching", "4 · Caching", "bolt"),
     ("/outbox", "5 · Outbox", "outbox"),
+    ("/report", "Lab report", "description"),
 ]
 DIALECT_NAMES = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}
 

@@ -16,6 +16,7 @@ BODY_MARKERS = {
     "/repository": "run-all",
     "/caching": "simulate-down",
     "/outbox": "outbox-calculate",
+    "/report": "download-report",
 }
 
 
