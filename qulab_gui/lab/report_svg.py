@@ -24,15 +24,21 @@ class Scale:
     low: float
     high: float
     log: bool = False
+    step: float = 0.0  # between two ticks of a linear axis
 
     @classmethod
     def fitting(cls, values: Sequence[float], *, log: bool = False, from_zero: bool = True) -> Scale:
+        """An axis over `values` whose ticks fall on round numbers (1, 2 or 5 times a power of ten)."""
         values = [v for v in values if not log or v > 0] or [1.0]
         low, high = min(values), max(values)
-        if log:
-            return cls(10 ** math.floor(math.log10(low)), 10 ** math.ceil(math.log10(high) + 1e-9), log=True)
+        if log:  # from the power of ten below the smallest value, so a bar of 1 keeps a height
+            floor = 10.0 ** math.floor(math.log10(low))
+            return cls(floor / 2 if floor >= low else floor, 10 ** math.ceil(math.log10(high) + 1e-9), log=True)
         low = min(low, 0.0) if from_zero else low
-        return cls(low, high if high > low else low + 1)
+        rough = (high - low) / 4 or abs(high) or 1.0
+        power = 10.0 ** math.floor(math.log10(rough))
+        step = next(m * power for m in (1, 2, 5, 10) if m * power >= rough)
+        return cls(math.floor(low / step) * step, math.ceil(high / step) * step or step, step=step)
 
     def at(self, value: float) -> float:
         """Where `value` falls, 0 (low) to 1 (high)."""
@@ -43,8 +49,8 @@ class Scale:
 
     def ticks(self) -> list[float]:
         if self.log:
-            return [10.0 ** e for e in range(round(math.log10(self.low)), round(math.log10(self.high)) + 1)]
-        return [self.low + (self.high - self.low) * i / 4 for i in range(5)]
+            return [10.0 ** e for e in range(math.ceil(math.log10(self.low)), round(math.log10(self.high)) + 1)]
+        return [self.low + self.step * i for i in range(round((self.high - self.low) / self.step) + 1)]
 
 
 def number(value: float) -> str:
@@ -82,7 +88,7 @@ def line_chart(title: str, x_label: str, y_label: str, series: dict[str, Sequenc
                log_y: bool = False) -> str:
     """One polyline per series, with a dot per measured point."""
     points = [p for line in series.values() for p in line]
-    x = Scale.fitting([p[0] for p in points], from_zero=False)
+    x = Scale.fitting([p[0] for p in points])
     y = Scale.fitting([p[1] for p in points], log=log_y)
     inner_w, inner_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
     parts = _frame(title, x_label, y_label, x, y)

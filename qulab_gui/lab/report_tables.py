@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from qulab_gui.data.nplus1 import SWEPT
+from qulab_gui.data.score_calculation import RolledBack
 
 from . import kept
 from .report_svg import bar_chart, line_chart
@@ -125,8 +126,9 @@ def add_outbox(lab: Lab, section: LabSection) -> None:
     write, burst = lab.outbox.last_write(), lab.outbox.last_burst()
     if write is not None:
         values = asdict(write)
+        outcome = "rolled back" if isinstance(write, RolledBack) else "committed"
         section.tables.append(Table("outbox-write", "Last score write", ["outcome", *values],
-                                    [[type(write).__name__, *values.values()]]))
+                                    [[outcome, *values.values()]]))
     if burst is not None:
         section.tables.append(Table("outbox-burst", "Last burst", ["scores written, each with its event"], [[burst]]))
 
