@@ -46,6 +46,11 @@ class LabSection:
     def empty(self) -> bool:
         return not (self.answers or self.tables)
 
+    @property
+    def measured(self) -> list[Table]:
+        """The tables of kept runs (the answers' table aside)."""
+        return [table for table in self.tables if not table.name.endswith("-answers")]
+
 
 def ms(seconds: float) -> float:
     return round(seconds * 1000, 3)

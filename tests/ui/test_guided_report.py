@@ -96,6 +96,9 @@ async def test_the_tables_download_as_csv_files_in_a_zip(user: User) -> None:
     await kept_runs_and_an_answer()
     await user.open("/report")
     await user.should_see("Download tables (CSV, zip: 3 files)")
+    summary = {row["lab"]: row for row in user.find(marker="report-summary").elements.pop().rows}
+    assert summary["3 · Repository & N+1"] == {"lab": "3 · Repository & N+1", "answers": 1, "tables": 2, "charts": 3}
+    assert summary["4 · Caching"]["tables"] == 0
     user.find(marker="download-tables").click()
     response = await user.download.next(timeout=5)
     archive = zipfile.ZipFile(io.BytesIO(response.content))

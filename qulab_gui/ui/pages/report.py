@@ -29,7 +29,7 @@ async def report_page() -> None:
         with section("What the report holds", "Kept per lab from your last runs; each lab page can clear its own."):
             labs = report.sections(lab)
             ui.table(rows=[{"lab": part.title, "answers": len(part.answers),
-                            "tables": len(part.tables) - (1 if part.answers else 0), "charts": len(part.charts)}
+                            "tables": len(part.measured), "charts": len(part.charts)}
                            for part in labs], columns=SUMMARY_COLUMNS, row_key="lab") \
                 .props("dense flat").classes("w-full").mark("report-summary")
             tables = sum(len(part.tables) for part in labs)
