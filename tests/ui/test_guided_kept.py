@@ -3,7 +3,11 @@ back, and after a restart (a new Lab on the same data dir); "Clear kept results"
 
 from __future__ import annotations
 
-from nicegui import ui
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from nicegui import core, ui
 from nicegui.testing import User
 
 from tests.ui.conftest import lab_ready
@@ -140,3 +144,37 @@ async def test_clear_forgets_this_labs_runs_and_answers_and_leaves_the_others(us
     await user.should_not_see("Your last runs at N = 30")
     assert lab.notebook.results("nplus1") == {} and lab.notebook.answers("nplus1") == {}
     assert list(lab.notebook.answers("models")) == ["rejected"]  # another lab keeps its answers
+
+
+@pytest.fixture
+def classroom_mode(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("QULAB_CLASSROOM", "1")
+
+
+@pytest.fixture
+async def second_browser(classroom_mode: None, user: User) -> AsyncIterator[User]:
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(core.app), base_url="http://test") as client:
+        yield User(client)
+
+
+async def test_in_a_classroom_each_learner_sees_and_reports_only_their_own_runs(
+        classroom_mode: None, user: User, second_browser: User) -> None:
+    from qulab_gui.lab.current import current_classroom
+
+    alice, bob = user, second_browser
+    await alice.open("/repository")
+    (alice_lab,) = current_classroom().labs
+    await alice_lab.ready()
+    await alice_lab.load_samples(30, 2)
+    element(alice, "n").value = 30
+    alice.find(marker="run-all").click()
+    await alice.should_see("Measured 4 strategies for N = 30", retries=100)
+
+    await bob.open("/repository")
+    assert statements_in_table(bob) == []  # Alice's runs are kept in her workspace, not his
+    await bob.open("/report")
+    await bob.should_see("Download tables (CSV, zip: 0 files)")
+    await alice.open("/report")
+    await alice.should_see("Download tables (CSV, zip: 1 file)")
+    await alice.open("/repository")
+    assert statements_in_table(alice) == [61, 3, 1, 1]
