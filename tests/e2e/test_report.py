@@ -22,6 +22,7 @@ def test_the_downloaded_report_opens_offline_with_the_counts_and_charts(
     page.get_by_role("button", name="Run all four").click()
     expect(page.get_by_text("Measured 4 strategies for N = 20.").first).to_be_visible(timeout=60_000)
     tab.open("/report", "Lab report")
+    tab.screenshot(served.label, "report-page")
     with page.expect_download() as download:
         page.get_by_role("button", name="Download report (HTML)").click()
     saved = ARTIFACTS / served.label / "lab-report.html"
