@@ -18,6 +18,9 @@ NAVIGATION = [
     ("/outbox", "5 · Outbox", "outbox"),
 ]
 DIALECT_NAMES = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}
+# How long NiceGUI waits for a page to be built before it answers 500 (its default is 3 s): a page
+# waits for its lab (a classroom sandbox opening) and reads from it, so a busy server is late, not broken.
+PAGE_TIMEOUT_S = 20.0
 
 # The theme button cycles follow the system -> dark -> light; ui.dark_mode's value None means "auto"
 # (Quasar follows prefers-color-scheme). The choice is kept per browser in app.storage.user.
