@@ -46,6 +46,7 @@ class OpenPage:
     client_id: str
     elements: dict[str, Any]
     socket: socketio.AsyncClient
+    html: str = ""  # the page as first sent
     pushed: list[str] = field(default_factory=list)  # every update/notify message, as JSON text
     arrived: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -69,7 +70,8 @@ class SocketLearner:
         found, client = ELEMENTS.search(response.text), CLIENT_ID.search(response.text)
         if not found or not client:
             raise LoadFailed("no NiceGUI page in the answer")
-        page = OpenPage(client.group(1), json.loads(found.group(1)), socketio.AsyncClient(reconnection=False))
+        page = OpenPage(client.group(1), json.loads(found.group(1)), socketio.AsyncClient(reconnection=False),
+                        response.text)
         for kind in ("update", "notify"):
             page.socket.on(kind, lambda message, page=page: self._pushed(page, message))
         query = (f"client_id={page.client_id}&next_message_id=0&implicit_handshake=true"
@@ -114,6 +116,13 @@ class SocketLearner:
     async def click(self, label: str) -> None:
         element_id, element = self._element(label=label)
         await self._emit(element_id, element, ("click",), [])
+
+    async def shown(self, expected: re.Pattern[str]) -> bool:
+        """Wait until the page, as sent or as updated since, shows `expected` (False after ACTION_TIMEOUT_S)."""
+        assert self.page is not None
+        if expected.search(self.page.html):
+            return True
+        return await self.answer(expected) == "answered"
 
     async def answer(self, expected: re.Pattern[str]) -> str:
         """'answered' or 'refused' once a pushed message says so, 'unanswered' after ACTION_TIMEOUT_S."""
@@ -167,6 +176,7 @@ async def run_all_four(me: SocketLearner, learner: int) -> re.Pattern[str]:
 
 
 async def fetch_profile(me: SocketLearner, learner: int) -> re.Pattern[str]:
+    await me.shown(re.compile(r"@example\.(org|com)>"))  # the user picker has its users, as a person waits for it
     await me.click("Fetch profile")
     return re.compile(r"(MISS|HIT) · [\d.]+ ms")
 
