@@ -100,6 +100,16 @@ def backend_chips() -> None:
     ui.timer(2.0, refresh)
 
 
+def sandbox_chip() -> None:
+    """In a classroom: whose sandbox this page works in, so a learner can name it to the instructor."""
+    learner = current_lab().sandbox.learner
+    if learner is not None:
+        with ui.chip(f"Your lab · {learner}", icon="person").props("outline dense").classes("text-white") \
+                .mark("chip-sandbox"):
+            ui.tooltip("A sandbox of your own: database, cache, stream and switches nobody else touches. "
+                       "The instructor sees it under this id.")
+
+
 @contextmanager
 def frame(title: str, subtitle: str = "") -> Iterator[None]:
     ui.colors(primary="#3949ab", secondary="#00897b", accent="#8e24aa", positive="#2e7d32")
@@ -111,6 +121,7 @@ def frame(title: str, subtitle: str = "") -> Iterator[None]:
         ui.label("how a Python data layer scales").classes("text-sm opacity-80 max-sm:hidden")
         ui.space()
         backend_chips()
+        sandbox_chip()
         theme_button()
     current_path = ui.context.client.request.url.path
     with ui.left_drawer(value=True, bordered=True).classes("bg-grey-1 p-0") as drawer:
