@@ -31,8 +31,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="database to measure (default: a temp SQLite file)")
     parser.add_argument("--only", choices=CASES, action="append", help="run only these cases")
     parser.add_argument("--classroom", type=int, nargs="?", const=30, metavar="N",
-                        help="run only the classroom case (not part of a full run): N learners in browsers at once "
-                             "(default 30)")
+                        help="run only the classroom case (not part of a full run): N learners at once "
+                             "(default 30), each over NiceGUI's websocket protocol")
+    parser.add_argument("--classroom-browsers", action="store_true",
+                        help="with --classroom: each learner a Chromium context (measures the browser too)")
     args = parser.parse_args(argv)
     if args.classroom is not None and args.classroom < 1:
         parser.error(f"--classroom needs at least 1 learner, not {args.classroom}")
@@ -64,7 +66,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         for name, module in cases.items():
             print(f"\n== {name}", flush=True)
             started = time.perf_counter()
-            result = await (module.run(ctx, args.classroom) if name == "classroom" else module.run(ctx))
+            result = await (module.run(ctx, args.classroom, args.classroom_browsers) if name == "classroom"
+                            else module.run(ctx))
             metrics.update(result.get("metrics", {}))
             environment.update(result.get("environment", {}))
             print(f"  ({time.perf_counter() - started:.1f} s)", flush=True)

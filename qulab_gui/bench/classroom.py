@@ -32,13 +32,13 @@ import contextlib
 import os
 import threading
 import time
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
 from qulab_gui.bench import browser as system_browser
-from qulab_gui.bench import launcher
+from qulab_gui.bench import launcher, socket_learner
 from qulab_gui.bench.context import BenchContext
 from qulab_gui.bench.learner import LABS, Tally, walk
 
@@ -92,11 +92,11 @@ def cpu_seconds(pids: set[int]) -> float:
     return total
 
 
-def browser_cpu_seconds(app: launcher.RunningApp) -> float:
-    """CPU time of the Playwright driver and Chromium processes still running (closed pages' is lost:
-    a lower bound)."""
+def learners_cpu_seconds(app: launcher.RunningApp) -> float:
+    """CPU time of the learners' side: this process (socket learners) and the Playwright driver and
+    Chromium processes still running (closed pages' is lost: a lower bound)."""
     server = {app.process.pid} | descendants(app.process.pid)  # also our child, but not the browser's
-    return cpu_seconds(descendants(os.getpid()) - server)
+    return cpu_seconds(descendants(os.getpid()) - server) + time.process_time()
 
 
 def descendants(pid: int) -> set[int]:
@@ -113,37 +113,47 @@ def rss_mb(pid: int) -> float:
     return psutil.Process(pid).memory_info().rss / 1e6
 
 
-async def run_class(app: launcher.RunningApp, learners: int, time_limit_s: float, labs: int) -> dict[str, Any]:
-    """Start the browser, let the learners work; returns the raw measurements."""
+async def run_class(app: launcher.RunningApp, learners: int, time_limit_s: float, labs: int,
+                    browsers: bool = False) -> dict[str, Any]:
+    """Let the learners work (socket learners, or browser contexts); returns the raw measurements."""
+    if not browsers:
+        return await _measure_walks(app, time_limit_s, lambda tally: [
+            asyncio.create_task(socket_learner.walk(app.url, number, number * STAGGER_S, tally, labs))
+            for number in range(learners)])
     from playwright.async_api import async_playwright
 
-    tally = Tally()
     async with async_playwright() as playwright:
         chromium = await playwright.chromium.launch(executable_path=str(system_browser.CHROMIUM),
                                                     args=system_browser.CHROMIUM_ARGS)
         try:
-            server_cpu_before = cpu_seconds({app.process.pid})
-            browser_cpu_before = browser_cpu_seconds(app)
-            probe = HealthProbe(app)
-            probe.start()
-            started = time.perf_counter()
-            walks = [asyncio.create_task(walk(chromium, app.url, number, number * STAGGER_S, tally, labs))
-                     for number in range(learners)]
-            done, pending = await asyncio.wait(walks, timeout=time_limit_s)
-            elapsed = time.perf_counter() - started
-            probe.finish()
-            for task in pending:
-                task.cancel()
-            if pending:  # each closes its context; a context stuck on a dead page is killed with the browser
-                await asyncio.wait(pending, timeout=CLEANUP_S)
-            crashed = [task.exception() for task in done if task.exception() is not None]
-            browser_cpu = browser_cpu_seconds(app) - browser_cpu_before
-            server_cpu = cpu_seconds({app.process.pid}) - server_cpu_before
+            return await _measure_walks(app, time_limit_s, lambda tally: [
+                asyncio.create_task(walk(chromium, app.url, number, number * STAGGER_S, tally, labs))
+                for number in range(learners)])
         finally:
             with contextlib.suppress(Exception, asyncio.TimeoutError):
                 await asyncio.wait_for(chromium.close(), timeout=CLEANUP_S)
+
+
+async def _measure_walks(app: launcher.RunningApp, time_limit_s: float,
+                         start: Callable[[Tally], list[asyncio.Task[None]]]) -> dict[str, Any]:
+    tally = Tally()
+    server_cpu_before = cpu_seconds({app.process.pid})
+    learners_cpu_before = learners_cpu_seconds(app)
+    probe = HealthProbe(app)
+    probe.start()
+    started = time.perf_counter()
+    walks = start(tally)
+    done, pending = await asyncio.wait(walks, timeout=time_limit_s)
+    elapsed = time.perf_counter() - started
+    probe.finish()
+    for task in pending:
+        task.cancel()
+    if pending:  # each closes its context or socket; one stuck on a dead page is killed with the browser
+        await asyncio.wait(pending, timeout=CLEANUP_S)
+    crashed = [task.exception() for task in done if task.exception() is not None]
     return {"tally": tally, "probe": probe, "elapsed_s": elapsed, "unfinished": len(pending),
-            "crashed": crashed, "server_cpu_s": server_cpu, "browser_cpu_s": browser_cpu}
+            "crashed": crashed, "server_cpu_s": cpu_seconds({app.process.pid}) - server_cpu_before,
+            "learners_cpu_s": learners_cpu_seconds(app) - learners_cpu_before}
 
 
 def run_in_own_loop(coroutine: Coroutine[Any, Any, T]) -> T:
@@ -154,7 +164,7 @@ def run_in_own_loop(coroutine: Coroutine[Any, Any, T]) -> T:
 
 
 def measure(work: Path, learners: int = LEARNERS, time_limit_s: float = TIME_LIMIT_S, redis_url: str = "fake",
-            database_url: str | None = None, labs: int = len(LABS)) -> dict[str, Any]:
+            database_url: str | None = None, labs: int = len(LABS), browsers: bool = False) -> dict[str, Any]:
     """The whole case, synchronous: start the app, run the class, stop the app; metrics and notes."""
     database = ["--database-url", database_url] if database_url else []
     app = launcher.launch(launcher.source_command(), work / "classroom-data", "--headless", "--host", "127.0.0.1",
@@ -162,7 +172,7 @@ def measure(work: Path, learners: int = LEARNERS, time_limit_s: float = TIME_LIM
     try:
         app.wait_healthy(timeout=60)
         rss_start = rss_mb(app.process.pid)
-        raw = run_in_own_loop(run_class(app, learners, time_limit_s, labs))
+        raw = run_in_own_loop(run_class(app, learners, time_limit_s, labs, browsers))
         rss_end = rss_mb(app.process.pid)
     finally:
         if app.process.poll() is None:
@@ -185,7 +195,8 @@ def measure(work: Path, learners: int = LEARNERS, time_limit_s: float = TIME_LIM
         "health_max_ms": round(max(probe.latencies_ms), 1) if probe.latencies_ms else None,
         "rss_start_mb": round(rss_start, 1), "elapsed_s": round(raw["elapsed_s"], 1),
         "unfinished_learners": raw["unfinished"], "crashed_learners": [repr(e) for e in raw["crashed"]],
-        "server_cpu_s": round(raw["server_cpu_s"], 1), "browser_cpu_s": round(raw["browser_cpu_s"], 1),
+        "server_cpu_s": round(raw["server_cpu_s"], 1), "learners_cpu_s": round(raw["learners_cpu_s"], 1),
+        "learner": "browser" if browsers else "socket",
         # the server's side of slow pages: NiceGUI gave up waiting for a page it was still building
         "server_pages_not_ready_3s": server_said.count("not ready after"),
         "server_no_response_tracebacks": server_said.count("RuntimeError: No response returned."),
@@ -194,13 +205,14 @@ def measure(work: Path, learners: int = LEARNERS, time_limit_s: float = TIME_LIM
     return {"metrics": metrics, "notes": notes}
 
 
-async def run(ctx: BenchContext, learners: int = LEARNERS) -> dict[str, Any]:
-    why_not = system_browser.missing()
+async def run(ctx: BenchContext, learners: int = LEARNERS, browsers: bool = False) -> dict[str, Any]:
+    why_not = system_browser.missing() if browsers else None
     if why_not:
         print(f"  classroom skipped: {why_not}", flush=True)
         return {}
     # Playwright's async API wants a loop of its own: the class runs in a thread with a fresh one
-    result = await asyncio.to_thread(measure, ctx.work_dir, learners, TIME_LIMIT_S, ctx.redis_url, ctx.database_url)
+    result = await asyncio.to_thread(measure, ctx.work_dir, learners, TIME_LIMIT_S, ctx.redis_url, ctx.database_url,
+                                     len(LABS), browsers)
     for name, value in {**result["metrics"], **result["notes"]}.items():
         ctx.row("classroom", name, str(value))
     return {"metrics": result["metrics"]}

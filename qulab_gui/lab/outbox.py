@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -26,6 +28,7 @@ from qulab_gui.data.outbox import (
 )
 from qulab_gui.data.redis_client import BLOCKING_READ_TIMEOUT_S
 from qulab_gui.data.repositories import DomainEventRepository
+from qulab_gui.data.unit_of_work import on_commit
 
 from . import kept
 from .context import LabContext
@@ -40,6 +43,10 @@ CONSUME_INTERVAL_S = 0.25
 CONSUME_BLOCK_MS = 200  # real Redis: wait this long inside XREADGROUP for new entries
 CONSUME_BATCH, FAKE_CONSUME_BATCH = 500, 100
 CONSUME_POLLS_PER_TICK = 5
+# A classroom runs one publisher per learner: one whose outbox was empty at its last tick polls again
+# after this long instead of every tick, unless a commit of the learner's lab wakes it first. (The
+# desktop's one publisher keeps its interval: its page shows every tick.)
+IDLE_POLL_S = 2.0
 
 
 class OutboxLab:
@@ -50,6 +57,9 @@ class OutboxLab:
         self.publisher: OutboxPublisher | None = None
         self.consumer: ProjectionConsumer | None = None
         self._timers: dict[str, Timer] = {}
+        self._idle_until = 0.0  # monotonic; a classroom sandbox skips its ticks until then
+        self._unsubscribe: Callable[[], None] | None = None
+        self._counted: tuple[float, dict[str, Any]] | None = None  # (when, counts) for the room's health
 
     # -- lifecycle: timers from setup(), publisher and consumer once the Lab has its backends -----
 
@@ -72,6 +82,8 @@ class OutboxLab:
                                          config=self.config, faults=self.faults, stream=names.stream)
         # Its own connection: a blocking XREADGROUP must not hold up the publisher's commands.
         # fakeredis runs each script inside the event loop: smaller batches keep the pages responsive
+        if lab.sandbox.learner is not None:
+            self._unsubscribe = on_commit(lab.sessions, self._wake)
         self.consumer = ProjectionConsumer(lab.redis.new_client(timeout_s=BLOCKING_READ_TIMEOUT_S),
                                            batch=FAKE_CONSUME_BATCH if lab.redis.is_fake else CONSUME_BATCH,
                                            stream=names.stream, prefix=names.projection)
@@ -79,6 +91,8 @@ class OutboxLab:
     async def stop(self) -> None:
         for timer in self._timers.values():
             timer.active = False
+        if self._unsubscribe is not None:
+            self._unsubscribe()
         if self.publisher is not None:
             await self.publisher.stop()
         if self.consumer is not None:
@@ -91,10 +105,17 @@ class OutboxLab:
 
     async def publish_tick(self) -> TickResult | None:
         """The publisher timer's callback (skipped until the Lab has started)."""
-        if not self._started():
+        if not self._started() or time.monotonic() < self._idle_until:
             return None
         assert self.publisher is not None
-        return await self.publisher.drain(max_batches=MAX_BATCHES_PER_TICK)
+        result = await self.publisher.drain(max_batches=MAX_BATCHES_PER_TICK)
+        if self.lab.sandbox.learner is not None and not (result.claimed or result.skipped or result.transport_failed):
+            self._idle_until = time.monotonic() + IDLE_POLL_S
+        return result
+
+    async def _wake(self, _: object) -> None:
+        """A commit of this lab's sessions (a score, a burst): the next tick polls again."""
+        self._idle_until = 0.0
 
     async def consume_tick(self) -> None:
         if not self._started():
@@ -257,6 +278,12 @@ class OutboxLab:
     def outages(self) -> list[Outage]:
         """The breaker's recent outages (monotonic start/end), for the page's chart."""
         return list(self.publisher.breaker.outages) if self.publisher else []
+
+    async def recent_counts(self, max_age_s: float) -> dict[str, Any]:
+        """`counts()`, read again only when the last read is older than `max_age_s` (the room's health)."""
+        if self._counted is None or time.monotonic() - self._counted[0] > max_age_s:
+            self._counted = (time.monotonic(), await self.counts())
+        return self._counted[1]
 
     async def counts(self) -> dict[str, Any]:
         """Events per status and the age of the oldest pending one, read from the table."""

@@ -1,8 +1,8 @@
 """/api/health of a classroom server: the server as a whole, over every open sandbox.
 
 The backends (dialect, URLs, ok) come from the server's own Lab; the outbox figures are summed over
-the open sandboxes, each read with a short bound so a learner's busy database cannot hold up the
-answer; the breaker is the worst of theirs. `learners` counts the sandboxes open.
+the open sandboxes, each at most 2 s old and read with a short bound so a learner's busy database
+cannot hold up the answer; the breaker is the worst of theirs. `learners` counts the sandboxes open.
 """
 
 from __future__ import annotations
@@ -19,12 +19,13 @@ from .core import Lab
 log = logging.getLogger(__name__)
 
 COUNT_TIMEOUT_S = 0.2
+COUNTS_MAX_AGE_S = 2.0  # thirty sandboxes counted on every poll would be the server's main work
 BREAKERS_WORST_FIRST = ("open", "half_open", "closed")
 
 
 async def _counts(lab: Lab) -> dict[str, Any] | None:
     try:
-        return await asyncio.wait_for(lab.outbox.counts(), COUNT_TIMEOUT_S)
+        return await asyncio.wait_for(lab.outbox.recent_counts(COUNTS_MAX_AGE_S), COUNT_TIMEOUT_S)
     except (TimeoutError, SQLAlchemyError, RuntimeError) as error:
         log.debug("sandbox %s: outbox counts skipped (%s)", lab.sandbox.label, error)
         return None

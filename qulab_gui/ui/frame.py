@@ -19,6 +19,9 @@ NAVIGATION = [
     ("/report", "Lab report", "description"),
 ]
 DIALECT_NAMES = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}
+# How long NiceGUI waits for a page to be built before it answers 500 (its default is 3 s): a page
+# waits for its lab (a classroom sandbox opening) and reads from it, so a busy server is late, not broken.
+PAGE_TIMEOUT_S = 20.0
 
 # The theme button cycles follow the system -> dark -> light; ui.dark_mode's value None means "auto"
 # (Quasar follows prefers-color-scheme). The choice is kept per browser in app.storage.user.
@@ -98,6 +101,16 @@ def backend_chips() -> None:
     ui.timer(2.0, refresh)
 
 
+def sandbox_chip() -> None:
+    """In a classroom: whose sandbox this page works in, so a learner can name it to the instructor."""
+    learner = current_lab().sandbox.learner
+    if learner is not None:
+        with ui.chip(f"Your lab · {learner}", icon="person").props("outline dense").classes("text-white") \
+                .mark("chip-sandbox"):
+            ui.tooltip("A sandbox of your own: database, cache, stream and switches nobody else touches. "
+                       "The instructor sees it under this id.")
+
+
 @contextmanager
 def frame(title: str, subtitle: str = "") -> Iterator[None]:
     ui.colors(primary="#3949ab", secondary="#00897b", accent="#8e24aa", positive="#2e7d32")
@@ -109,6 +122,7 @@ def frame(title: str, subtitle: str = "") -> Iterator[None]:
         ui.label("how a Python data layer scales").classes("text-sm opacity-80 max-sm:hidden")
         ui.space()
         backend_chips()
+        sandbox_chip()
         theme_button()
     current_path = ui.context.client.request.url.path
     with ui.left_drawer(value=True, bordered=True).classes("bg-grey-1 p-0") as drawer:

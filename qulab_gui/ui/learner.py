@@ -27,7 +27,9 @@ def learner_of_page() -> tuple[str, str | None]:
 
 
 def is_connected(client_id: str) -> bool:
-    return client_id in Client.instances
+    """A page shown in a tab right now (NiceGUI keeps a page it left for its reconnect timeout: not counted)."""
+    client = Client.instances.get(client_id)
+    return client is not None and client.has_socket_connection
 
 
 def register_gate(classroom: Classroom) -> None:

@@ -195,3 +195,39 @@ def test_a_page_and_a_half_typed_form_survive_a_server_that_stalls(browser, clas
         assert page.evaluate("window.qulabSamePage === true")
     finally:
         context.close()
+
+
+def test_two_students_each_get_their_own_lab_and_the_instructor_sees_both(browser,
+                                                                         classroom: launcher.RunningApp) -> None:
+    printed = classroom.output_text()
+    instructor_url = next(line.split(": ", 1)[1] for line in printed.splitlines()
+                          if line.startswith("QuLab instructor view: "))
+    assert "key=" in instructor_url and classroom.token not in instructor_url  # a key of its own
+    contexts = [browser.new_context(viewport=VIEWPORT) for _ in range(3)]
+    try:
+        ada, bob, teacher = (Tab(context.new_page(), classroom.url) for context in contexts)
+        for student in (ada, bob):
+            student.page.goto(f"{classroom.url}/models?token={classroom.token}")  # swaps the token for a cookie
+            student.page.wait_for_load_state("networkidle")
+            student.open("/models", "1 · Data models")
+        ada.page.get_by_label("Email").fill("ada@example.org")
+        ada.page.get_by_label("Name", exact=True).fill("Ada Lovelace")
+        ada.page.get_by_role("button", name="Create user").click()
+        expect(ada.page.get_by_role("cell", name="ada@example.org")).to_be_visible()
+        bob.open("/models", "1 · Data models")
+        expect(bob.page.get_by_role("cell", name="ada@example.org")).to_have_count(0)  # Ada's lab, not Bob's
+        ids = [tab.page.get_by_text("Your lab · ").first.inner_text().split("· ")[-1] for tab in (ada, bob)]
+        assert ids[0] != ids[1]
+
+        teacher.page.goto(f"{classroom.url}/instructor?token={classroom.token}")  # the room's cookie first
+        expect(teacher.page.get_by_label("Instructor key")).to_be_visible()  # the room token is not enough
+        teacher.page.goto(instructor_url)
+        expect(teacher.page.get_by_text("Instructor · the classroom's sandboxes")).to_be_visible()
+        for learner in ids:
+            expect(teacher.page.get_by_text(learner)).to_be_visible()
+        teacher.screenshot("classroom", "instructor")
+        for tab in (ada, bob, teacher):
+            tab.assert_clean()
+    finally:
+        for context in contexts:
+            context.close()

@@ -55,6 +55,7 @@ async def test_one_learner_resets_and_breaks_things_while_the_others_numbers_sta
     bob_lab = await learners_lab(bob, "/caching", 1)
     assert alice_lab.sandbox.names.stream != bob_lab.sandbox.names.stream
     assert bob_lab.sandbox.names.stream == f"qulab:{bob_lab.sandbox.learner}:events"
+    await bob.should_see(f"Your lab · {bob_lab.sandbox.learner}")  # the id the instructor's view lists
     await bob_lab.load_samples(30, 2)
 
     # Bob reads through his cache twice and measures N+1 on his 30 users.

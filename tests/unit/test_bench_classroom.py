@@ -27,10 +27,10 @@ def test_p95_is_a_measured_value_and_none_without_measurements() -> None:
     assert classroom.p95([2.5]) == 2.5
 
 
-async def test_without_chromium_the_case_says_why_and_reports_no_numbers(
+async def test_browser_learners_without_chromium_say_why_and_report_no_numbers(
         monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     monkeypatch.setattr(browser, "CHROMIUM", tmp_path / "no-chromium")
-    result = await classroom.run(BenchContext(None, "fake", True, tmp_path), learners=2)
+    result = await classroom.run(BenchContext(None, "fake", True, tmp_path), learners=2, browsers=True)
     assert result == {}  # not zeros: nothing was measured
     printed = capsys.readouterr().out
     assert "classroom skipped:" in printed and "no-chromium is missing: apt-get install chromium" in printed

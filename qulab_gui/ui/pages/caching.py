@@ -27,7 +27,17 @@ from qulab_gui.lab import (
     current_lab,
 )
 from qulab_gui.ui.code_view import code_view
-from qulab_gui.ui.frame import Refresh, Refreshes, busy, frame, lab_started, notify_error, section, table_column
+from qulab_gui.ui.frame import (
+    PAGE_TIMEOUT_S,
+    Refresh,
+    Refreshes,
+    busy,
+    frame,
+    lab_started,
+    notify_error,
+    section,
+    table_column,
+)
 from qulab_gui.ui.kept import kept_results
 from qulab_gui.ui.latency_knob import latency_knob
 from qulab_gui.ui.text import plural
@@ -204,7 +214,7 @@ def fail_open_section(lab: Lab, changed: Refresh) -> Refresh:
     return refresh
 
 
-@ui.page("/caching")
+@ui.page("/caching", response_timeout=PAGE_TIMEOUT_S)
 async def caching_page() -> None:
     lab = current_lab()
     if not await lab_started(TITLE):

@@ -21,7 +21,7 @@ from qulab_gui.lab import (
 )
 from qulab_gui.ui.charts import chart, clear_chart, value_axis
 from qulab_gui.ui.code_view import code_view
-from qulab_gui.ui.frame import busy, frame, lab_started, notify_error, section
+from qulab_gui.ui.frame import PAGE_TIMEOUT_S, busy, frame, lab_started, notify_error, section
 from qulab_gui.ui.kept import kept_results
 from qulab_gui.ui.text import plural
 
@@ -194,7 +194,7 @@ def probe_section(lab: Lab) -> Callable[[], None]:
     return draw_snapshots
 
 
-@ui.page("/connectivity")
+@ui.page("/connectivity", response_timeout=PAGE_TIMEOUT_S)
 async def connectivity_page() -> None:
     lab = current_lab()
     if not await lab_started(TITLE):

@@ -4,7 +4,7 @@ from nicegui import ui
 
 from qulab_gui import __version__
 from qulab_gui.lab import current_lab
-from qulab_gui.ui.frame import frame, section
+from qulab_gui.ui.frame import PAGE_TIMEOUT_S, frame, section
 
 ARCHITECTURE = """
 flowchart TB
@@ -30,7 +30,7 @@ LESSONS = [
 ]
 
 
-@ui.page("/")
+@ui.page("/", response_timeout=PAGE_TIMEOUT_S)
 async def home_page() -> None:
     lab = current_lab()
     with frame("Welcome to QuLab", "Every number in these labs is measured, never simulated."):

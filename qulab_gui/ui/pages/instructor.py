@@ -13,7 +13,7 @@ from nicegui import ui
 
 from qulab_gui.lab.classroom import Classroom, LearnerSummary
 from qulab_gui.lab.current import current_classroom
-from qulab_gui.ui.frame import notify_error, table_column
+from qulab_gui.ui.frame import PAGE_TIMEOUT_S, notify_error, table_column
 
 COLUMNS = [
     table_column("learner", "Learner", sortable=True),
@@ -81,7 +81,7 @@ def _learners(classroom: Classroom) -> None:
     ui.timer(5.0, refresh)
 
 
-@ui.page("/instructor")
+@ui.page("/instructor", response_timeout=PAGE_TIMEOUT_S)
 def instructor_page(key: str = "") -> None:
     ui.page_title("Instructor · QuLab")
     classroom = current_classroom()

@@ -4,7 +4,7 @@ from nicegui import ui
 
 from qulab_gui.lab import EDUCATION_LEVELS, MODELS, OCCUPATIONS, ValidationError, current_lab, er_diagram
 from qulab_gui.ui.code_view import code_view
-from qulab_gui.ui.frame import frame, lab_started, notify_error, section, table_column
+from qulab_gui.ui.frame import PAGE_TIMEOUT_S, frame, lab_started, notify_error, section, table_column
 from qulab_gui.ui.kept import kept_results
 from qulab_gui.ui.text import plural
 
@@ -18,7 +18,7 @@ USER_COLUMNS = [
 ]
 
 
-@ui.page("/models")
+@ui.page("/models", response_timeout=PAGE_TIMEOUT_S)
 async def models_page() -> None:
     lab = current_lab()
     if not await lab_started("1 · Data models"):

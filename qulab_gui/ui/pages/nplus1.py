@@ -23,7 +23,7 @@ from qulab_gui.lab import (
 )
 from qulab_gui.ui.charts import chart, clear_chart, value_axis
 from qulab_gui.ui.code_view import code_view
-from qulab_gui.ui.frame import Refresh, busy, frame, lab_started, notify_error, section
+from qulab_gui.ui.frame import PAGE_TIMEOUT_S, Refresh, busy, frame, lab_started, notify_error, section
 from qulab_gui.ui.kept import kept_results
 from qulab_gui.ui.latency_knob import latency_knob
 from qulab_gui.ui.pages.nplus1_results import (
@@ -257,7 +257,7 @@ def follow_users(n_input: ui.number) -> Callable[[int], None]:
     return follow
 
 
-@ui.page("/repository")
+@ui.page("/repository", response_timeout=PAGE_TIMEOUT_S)
 async def nplus1_page() -> None:
     lab = current_lab()
     if not await lab_started(TITLE):

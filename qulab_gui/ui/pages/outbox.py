@@ -10,7 +10,7 @@ from nicegui import ui
 
 from qulab_gui.lab import OUTBOX, RolledBack, ValidationError, current_lab
 from qulab_gui.ui.code_view import code_view
-from qulab_gui.ui.frame import busy, frame, lab_started, measured, notify_error, section
+from qulab_gui.ui.frame import PAGE_TIMEOUT_S, busy, frame, lab_started, measured, notify_error, section
 from qulab_gui.ui.kept import kept_results
 from qulab_gui.ui.pages.outbox_views import (
     BREAKER_COLORS,
@@ -30,7 +30,7 @@ from qulab_gui.ui.pages.outbox_views import (
 from qulab_gui.ui.user_picker import UserPicker
 
 
-@ui.page("/outbox")
+@ui.page("/outbox", response_timeout=PAGE_TIMEOUT_S)
 async def outbox_page() -> None:
     lab = current_lab()
     if not await lab_started("5 · Outbox"):

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from nicegui import ui
 
 from qulab_gui.lab import Lab, current_lab, report
-from qulab_gui.ui.frame import frame, lab_started, section, table_column
+from qulab_gui.ui.frame import PAGE_TIMEOUT_S, frame, lab_started, section, table_column
 from qulab_gui.ui.text import plural
 
 TITLE = "Lab report"
@@ -19,7 +19,7 @@ def file_stem(lab: Lab) -> str:
     return f"qulab-report-{lab.sandbox.label}-{datetime.now(UTC):%Y%m%d-%H%M}"
 
 
-@ui.page("/report")
+@ui.page("/report", response_timeout=PAGE_TIMEOUT_S)
 async def report_page() -> None:
     lab = current_lab()
     if not await lab_started(TITLE):
