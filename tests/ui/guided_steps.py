@@ -19,10 +19,10 @@ async def predict(user: User, lab: Any, name: str, step: str, prediction: str, t
                 message=f"the answer to {step}")
     record = lab.notebook.answers(name)[step]
     assert set(record) == {"question", "prediction", "measured", "unit", "correct", "explanation", "at"}
-    await user.should_see(marker=f"guided-{step}-verdict")
+    # the notebook holds the answer a moment before the page has drawn it (it is still being saved)
+    await user.should_see(record["explanation"], retries=50)
     verdict = user.find(marker=f"guided-{step}-verdict").elements.pop().text
     assert verdict == ("Right" if record["correct"] else "Not quite")
-    await user.should_see(record["explanation"])
     return record
 
 
