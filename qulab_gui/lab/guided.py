@@ -175,7 +175,11 @@ def load_guide(lab: str) -> Guide:
     if lab not in LABS:
         raise GuideError(f"no guided path for '{lab}' (labs: {', '.join(LABS)})")
     path = GUIDES / f"{lab}.toml"
-    return parse_guide(lab, path.read_text(encoding="utf-8"), path.name)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:  # missing or unreadable: still a guide problem, not a crash
+        raise GuideError(f"{path.name}: cannot be read ({error})") from None
+    return parse_guide(lab, text, path.name)
 
 
 async def guide(lab: str) -> Guide:

@@ -1,5 +1,8 @@
 """Lab 1's guided path walked end to end: validation counted, the cascade observed on real rows."""
 
+from pathlib import Path
+
+import pytest
 from nicegui.testing import User
 
 from tests.ui.conftest import lab_ready
@@ -31,5 +34,28 @@ async def test_guided_models_checks_predictions_against_the_database(user: User)
     await user.should_see(marker="guided-takeaway")
 
     user.find(marker="nav-/connectivity").click()  # the drawer of every page shows the progress
-    await user.should_see(marker="guided-connectivity")
+    await user.should_see(marker="guided-connectivity", retries=50)
     assert drawer_progress(user, "models") == "4/4" and drawer_progress(user, "connectivity") == "0/3"
+
+
+async def test_a_broken_guide_file_is_named_on_the_page_which_keeps_working(
+        user: User, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from qulab_gui.lab import guided
+
+    for lab in guided.LABS:
+        shipped = (guided.GUIDES / f"{lab}.toml").read_text(encoding="utf-8")
+        (tmp_path / f"{lab}.toml").write_text(shipped.replace('unit = "problems"\n', ""), encoding="utf-8")
+    monkeypatch.setattr(guided, "GUIDES", tmp_path)
+    guided.load_guide.cache_clear()
+    try:
+        await lab_ready()
+        await user.open("/models")
+        await user.should_see("The guided path could not be loaded: models.toml: steps[0]: missing field 'unit'")
+        user.find(marker="email").type("ada@example.org")  # the lab itself still works
+        user.find(marker="name").type("Ada Lovelace")
+        user.find(marker="create-user").click()
+        await user.should_see("Created ada@example.org", retries=50)
+        await user.should_not_see(marker="progress-models")
+        assert drawer_progress(user, "outbox") == "0/3"  # the other guides are fine
+    finally:
+        guided.load_guide.cache_clear()  # the next test reads the shipped file again

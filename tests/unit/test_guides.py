@@ -50,6 +50,18 @@ def test_a_broken_guide_names_the_file_and_the_field(text: str, message: str) ->
     assert message in str(raised.value)
 
 
+def test_a_missing_guide_file_is_a_guide_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from qulab_gui.lab import guided
+
+    monkeypatch.setattr(guided, "GUIDES", tmp_path)
+    guided.load_guide.cache_clear()
+    try:
+        with pytest.raises(GuideError, match=r"outbox.toml: cannot be read"):
+            load_guide("outbox")
+    finally:
+        guided.load_guide.cache_clear()
+
+
 def test_check_allows_the_larger_of_absolute_and_relative_tolerance() -> None:
     assert check(201, 201, Tolerance()).correct
     assert not check(200, 201, Tolerance()).correct
