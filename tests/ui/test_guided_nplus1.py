@@ -31,7 +31,7 @@ async def test_guided_nplus1_checks_predictions_against_the_engine(user: User) -
     selectin = await predict(user, lab, "nplus1", "selectin-statements", "3")
     assert selectin["correct"] is True
 
-    slow = await predict(user, lab, "nplus1", "lazy-latency", "1")
+    slow = await predict(user, lab, "nplus1", "lazy-latency", "1", slow=True)
     assert slow["correct"] is False and slow["measured"] >= 201 * 5  # every statement waited 5 ms
     assert "201 statements × 5 ms = 1005 ms" in slow["explanation"]
     assert lab.latency.ms == 0  # the knob is back where the learner left it
