@@ -13,14 +13,18 @@ from typing import Any
 from nicegui import ui
 
 from qulab_gui.lab import current_lab
-from qulab_gui.lab.guided import Guide, GuideError, Step, guide, progress, run_step
+from qulab_gui.lab.guided import Guide, GuideError, Step, load_guide, progress, run_step
 from qulab_gui.ui.frame import busy, show_guided_progress
 
 
-async def guided_path(name: str) -> ui.expansion | None:
-    """The collapsible guided path of lab `name` (models, connectivity, nplus1, caching or outbox)."""
+def guided_path(name: str) -> ui.expansion | None:
+    """The collapsible guided path of lab `name` (models, connectivity, nplus1, caching or outbox).
+
+    Built without awaiting anything: a page that awaited here would be served half-built. The guide
+    files are small and read once per process (the drawer's badges have read them already).
+    """
     try:
-        current = await guide(name)
+        current = load_guide(name)
     except GuideError as problem:  # an instructor's typo: say which file and field, keep the page working
         ui.label(f"The guided path could not be loaded: {problem}").classes("text-negative").mark("guided-error")
         return None

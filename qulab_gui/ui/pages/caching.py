@@ -221,7 +221,7 @@ async def caching_page() -> None:
     refresh = Refreshes()  # what the timer and every change redraw: the switch, the keys, the counters
     with frame(TITLE, "A read-through Redis cache in front of the user repository: it counts its own "
                "hits, invalidates after commit, and fails open when Redis is gone."):
-        await guided_path("caching")
+        guided_path("caching")
         banner = ui.label().classes("w-full p-3 rounded bg-orange-2 text-orange-10").mark("cache-degraded")
         banner.set_visibility(False)
         latency_knob(lab)

@@ -191,7 +191,7 @@ async def connectivity_page() -> None:
     if not await lab_started(TITLE):
         return
     with frame(TITLE, "One engine per app, a pool of connections shared by every request."):
-        await guided_path("connectivity")
+        guided_path("connectivity")
         show_engine = engine_section(lab)
         samples_section(lab)
         draw_snapshots = probe_section(lab)

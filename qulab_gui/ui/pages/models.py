@@ -24,7 +24,7 @@ async def models_page() -> None:
     if not await lab_started("1 · Data models"):
         return
     with frame("1 · Data models", "Typed SQLAlchemy 2.0 models; the database enforces what the form checks."):
-        await guided_path("models")
+        guided_path("models")
         with ui.row().classes("w-full gap-4 items-stretch"):
             with section("Create a user", "Validated before any session opens: bad input writes nothing."
                          ).classes("flex-1 min-w-[340px]"):

@@ -250,7 +250,7 @@ async def nplus1_page() -> None:
         return
     with frame(TITLE, "List the first N users with all their scores and assessments: "
                "the statements are counted by the engine, not estimated."):
-        await guided_path("nplus1")
+        guided_path("nplus1")
         latency_knob(lab)
         refresh_counts = data_section(lab, lambda users: follow(users))
         n_input, running = run_section(lab)

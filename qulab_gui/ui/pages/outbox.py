@@ -35,7 +35,7 @@ async def outbox_page() -> None:
     opened = time.monotonic()
     with frame("5 · Outbox", "The score and its event commit together; a publisher on a timer delivers the "
                f"event to the Redis Stream {lab.outbox.stream} at least once; the consumer absorbs the duplicates."):
-        await guided_path("outbox")
+        guided_path("outbox")
         with ui.row().classes("w-full gap-4 items-stretch"):
             with section("Write a score and its event", "One transaction: the AIRScore row and an "
                          "AIRScoreCalculated event (pending). Either both exist or neither."
