@@ -111,6 +111,11 @@ class DomainEventRepository(Repository[DomainEvent]):
         rows = await self.session.execute(select(DomainEvent.status, func.count()).group_by(DomainEvent.status))
         return {status: n for status, n in rows.all()}
 
+    async def statuses(self, ids: Sequence[str]) -> dict[str, str]:
+        """The status of each of these events by id (an id with no row is left out)."""
+        rows = await self.session.execute(select(DomainEvent.id, DomainEvent.status).where(DomainEvent.id.in_(ids)))
+        return {event_id: str(status) for event_id, status in rows.all()}
+
     async def oldest_pending_at(self) -> datetime | None:
         return await self.session.scalar(
             select(func.min(DomainEvent.occurred_at)).where(DomainEvent.status == EventStatus.PENDING))

@@ -44,6 +44,9 @@ class RolledBack:
     events_found: int
 
 
+OUTCOMES = (ScoreRecorded, RolledBack)  # what writing a score ends in
+
+
 async def record_score(sessions: async_sessionmaker[AsyncSession], user_id: str, *,
                        fail_after_write: bool = False) -> ScoreRecorded:
     """Compute the user's AIR score from their assessments; store it and its event atomically."""

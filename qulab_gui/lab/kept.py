@@ -25,6 +25,7 @@ T = TypeVar("T")
 # The notebook's name for each lab (also the guided paths' names): one entry per lab, cleared as one.
 MODELS, CONNECTIVITY, NPLUS1, CACHING, OUTBOX = "models", "connectivity", "nplus1", "caching", "outbox"
 LABS = (MODELS, CONNECTIVITY, NPLUS1, CACHING, OUTBOX)
+PLAIN: dict[Any, Any] = {str: str, int: int, float: (int, float), bool: bool}  # a float kept as 2 is 2.0's twin
 
 
 def to_json(result: Any) -> Json:
@@ -52,6 +53,8 @@ def from_json(kind: Any, value: Json) -> Any:
         return {key: from_json(args[1], item) for key, item in value.items()}
     if origin in (typing.Union, types.UnionType):  # X | None: the value is not None here
         return from_json(next(arg for arg in args if arg is not type(None)), value)
+    if kind in PLAIN and not isinstance(value, PLAIN[kind]):
+        raise TypeError(f"{value!r} is not a {kind.__name__}")
     return value  # str, int, float, bool: JSON has them as they are
 
 

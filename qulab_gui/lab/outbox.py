@@ -194,7 +194,6 @@ class OutboxLab:
         user_id = require_user(user_id)
         await self.lab.ready()
         assert self.lab.sessions is not None
-        outcome: score_calculation.ScoreRecorded | score_calculation.RolledBack
         try:
             outcome = await score_calculation.record_score(self.lab.sessions, user_id,
                                                            fail_after_write=fail_after_write)
@@ -208,8 +207,7 @@ class OutboxLab:
 
     def last_write(self) -> score_calculation.ScoreRecorded | score_calculation.RolledBack | None:
         """The kept outcome of the last score write: committed, or rolled back with the rows found after."""
-        return kept.last_one_of(self.lab.notebook, kept.OUTBOX, "write",
-                                (score_calculation.ScoreRecorded, score_calculation.RolledBack))
+        return kept.last_one_of(self.lab.notebook, kept.OUTBOX, "write", score_calculation.OUTCOMES)
 
     async def score_burst(self, count: int) -> int:
         async with self.lab.exclusive("A burst of scores", heavy=True):
@@ -221,8 +219,7 @@ class OutboxLab:
 
     def last_burst(self) -> int | None:
         """How many scores the last burst wrote, each with its event in its own transaction."""
-        burst = self.lab.notebook.results(kept.OUTBOX).get("burst")
-        return burst if isinstance(burst, int) else None
+        return kept.last(self.lab.notebook, kept.OUTBOX, "burst", int)
 
     # -- what the page and /api/health show ----------------------------------------------------------
 

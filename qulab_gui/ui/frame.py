@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 
-from nicegui import app, ui
+from nicegui import ElementFilter, app, ui
 
 from qulab_gui.lab import current_lab
+from qulab_gui.lab.guided import GuideError, progress
 
 NAVIGATION = [
     ("/", "Introduction", "home"),
@@ -18,6 +19,8 @@ NAVIGATION = [
     ("/outbox", "5 · Outbox", "outbox"),
     ("/report", "Lab report", "description"),
 ]
+GUIDED = {"/models": "models", "/connectivity": "connectivity", "/repository": "nplus1", "/caching": "caching",
+          "/outbox": "outbox"}  # the pages with a guided path, and its name
 DIALECT_NAMES = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}
 # How long NiceGUI waits for a page to be built before it answers 500 (its default is 3 s): a page
 # waits for its lab (a classroom sandbox opening) and reads from it, so a busy server is late, not broken.
@@ -136,12 +139,31 @@ def frame(title: str, subtitle: str = "") -> Iterator[None]:
                         ui.icon(icon, color="primary")
                     with ui.item_section():
                         ui.item_label(label)
+                    if path in GUIDED:
+                        guided_badge(GUIDED[path])
     with ui.column().classes("w-full max-w-6xl mx-auto p-4 gap-4"):
         startup_banner(current_lab().startup_error)
         ui.label(title).classes("text-h4 font-medium")
         if subtitle:
             ui.label(subtitle).classes("text-body1 text-grey-8 -mt-2")
         yield
+
+
+def guided_badge(name: str) -> None:
+    """Steps of the lab's guided path answered, e.g. "2/4", at the right of its navigation item."""
+    try:
+        done = str(progress(current_lab(), name))
+    except GuideError:  # the guide's own panel says what is wrong with it
+        return
+    with ui.item_section().props("side"):
+        ui.badge(done).props("outline color=primary").mark(f"progress-{name}") \
+            .tooltip("guided steps answered")
+
+
+def show_guided_progress(name: str, done: str) -> None:
+    """A step was answered on this page: the drawer's badge for that lab shows the new count."""
+    for badge in ElementFilter(kind=ui.badge, marker=f"progress-{name}", local_scope=False):
+        badge.text = done
 
 
 def startup_banner(error: str | None) -> None:

@@ -49,10 +49,12 @@ async def test_a_kept_value_of_the_wrong_shape_reads_as_nothing_kept(tmp_path: P
     await notebook.keep(kept.CONNECTIVITY, "probe", {"sessions": 3})  # the pool and more are missing
     await notebook.keep(kept.NPLUS1, "comparison", "not a list of runs")
     await notebook.keep(kept.OUTBOX, "write", {"type": "Unknown", "value": {}})
+    await notebook.keep(kept.OUTBOX, "burst", "fifty")
     with caplog.at_level(logging.WARNING):
         assert kept.last(notebook, kept.CONNECTIVITY, "probe", ProbeResult) is None
         assert kept.last(notebook, kept.NPLUS1, "comparison", list[LoadResult]) is None
     assert kept.last_one_of(notebook, kept.OUTBOX, "write", (ScoreRecorded, RolledBack)) is None
+    assert kept.last(notebook, kept.OUTBOX, "burst", int) is None
     assert "ignoring the kept connectivity/probe" in caplog.text
 
 

@@ -38,6 +38,7 @@ from qulab_gui.ui.frame import (
     section,
     table_column,
 )
+from qulab_gui.ui.guided import guided_path
 from qulab_gui.ui.kept import kept_results
 from qulab_gui.ui.latency_knob import latency_knob
 from qulab_gui.ui.text import plural
@@ -222,6 +223,7 @@ async def caching_page() -> None:
     refresh = Refreshes()  # what the timer and every change redraw: the switch, the keys, the counters
     with frame(TITLE, "A read-through Redis cache in front of the user repository: it counts its own "
                "hits, invalidates after commit, and fails open when Redis is gone."):
+        guided_path("caching")
         banner = ui.label().classes("w-full p-3 rounded bg-orange-2 text-orange-10").mark("cache-degraded")
         banner.set_visibility(False)
         latency_knob(lab)

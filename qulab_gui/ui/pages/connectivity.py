@@ -22,6 +22,7 @@ from qulab_gui.lab import (
 from qulab_gui.ui.charts import chart, clear_chart, value_axis
 from qulab_gui.ui.code_view import code_view
 from qulab_gui.ui.frame import PAGE_TIMEOUT_S, busy, frame, lab_started, notify_error, section
+from qulab_gui.ui.guided import guided_path
 from qulab_gui.ui.kept import kept_results
 from qulab_gui.ui.text import plural
 
@@ -200,6 +201,7 @@ async def connectivity_page() -> None:
     if not await lab_started(TITLE):
         return
     with frame(TITLE, "One engine per app, a pool of connections shared by every request."):
+        guided_path("connectivity")
         show_engine = engine_section(lab)
         samples_section(lab)
         draw_snapshots = probe_section(lab)

@@ -5,6 +5,7 @@ from nicegui import ui
 from qulab_gui.lab import EDUCATION_LEVELS, MODELS, OCCUPATIONS, ValidationError, current_lab, er_diagram
 from qulab_gui.ui.code_view import code_view
 from qulab_gui.ui.frame import PAGE_TIMEOUT_S, frame, lab_started, notify_error, section, table_column
+from qulab_gui.ui.guided import guided_path
 from qulab_gui.ui.kept import kept_results
 from qulab_gui.ui.text import plural
 
@@ -24,6 +25,7 @@ async def models_page() -> None:
     if not await lab_started("1 · Data models"):
         return
     with frame("1 · Data models", "Typed SQLAlchemy 2.0 models; the database enforces what the form checks."):
+        guided_path("models")
         with ui.row().classes("w-full gap-4 items-stretch"):
             with section("Create a user", "Validated before any session opens: bad input writes nothing."
                          ).classes("flex-1 min-w-[340px]"):

@@ -24,6 +24,7 @@ from qulab_gui.lab import (
 from qulab_gui.ui.charts import chart, clear_chart, value_axis
 from qulab_gui.ui.code_view import code_view
 from qulab_gui.ui.frame import PAGE_TIMEOUT_S, Refresh, busy, frame, lab_started, notify_error, section
+from qulab_gui.ui.guided import guided_path
 from qulab_gui.ui.kept import kept_results
 from qulab_gui.ui.latency_knob import latency_knob
 from qulab_gui.ui.pages.nplus1_results import (
@@ -264,6 +265,7 @@ async def nplus1_page() -> None:
         return
     with frame(TITLE, "List the first N users with all their scores and assessments: "
                "the statements are counted by the engine, not estimated."):
+        guided_path("nplus1")
         latency_knob(lab)
         refresh_counts = data_section(lab, lambda users: follow(users))
         n_input, running = run_section(lab)

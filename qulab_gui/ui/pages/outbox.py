@@ -11,6 +11,7 @@ from nicegui import ui
 from qulab_gui.lab import OUTBOX, RolledBack, ValidationError, current_lab
 from qulab_gui.ui.code_view import code_view
 from qulab_gui.ui.frame import PAGE_TIMEOUT_S, busy, frame, lab_started, measured, notify_error, section
+from qulab_gui.ui.guided import guided_path
 from qulab_gui.ui.kept import kept_results
 from qulab_gui.ui.pages.outbox_views import (
     BREAKER_COLORS,
@@ -38,6 +39,7 @@ async def outbox_page() -> None:
     opened = time.monotonic()
     with frame("5 · Outbox", "The score and its event commit together; a publisher on a timer delivers the "
                f"event to the Redis Stream {lab.outbox.stream} at least once; the consumer absorbs the duplicates."):
+        guided_path("outbox")
         with ui.row().classes("w-full gap-4 items-stretch"):
             with section("Write a score and its event", "One transaction: the AIRScore row and an "
                          "AIRScoreCalculated event (pending). Either both exist or neither."
