@@ -6,15 +6,13 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from qulab_gui.lab import Lab
-    from qulab_gui.lab.classroom import Classroom
+    from qulab_gui.lab.room_health import RoomHealth
 
 
-def register(lab: Lab, classroom: Classroom | None = None) -> None:
-    """`lab` is the desktop's one Lab, or in a classroom the server's own (its backends' health)."""
+def register(lab: Lab, room: RoomHealth | None = None) -> None:
+    """The desktop's Lab checks its backends per request; a classroom answers from the room's snapshot."""
     from nicegui import app
-
-    from qulab_gui.lab.room_health import classroom_health
 
     @app.get("/api/health")
     async def health() -> dict[str, Any]:
-        return await (classroom_health(lab, classroom) if classroom else lab.health())
+        return room.health() if room else await lab.health()

@@ -51,23 +51,24 @@ def setup(settings: Settings):
 
     from qulab_gui import api, auth
     from qulab_gui.lab import Lab
-    from qulab_gui.lab.core import STATUS_INTERVAL_S
     from qulab_gui.lab.current import set_current_lab
     from qulab_gui.ui import pages
 
     lab = Lab(settings)  # the desktop's one sandbox; in a classroom, the server's own backend check
     app.on_startup(lab.start)
     app.on_shutdown(lab.stop)
+    room = None
     if settings.classroom:
-        classroom = _setup_classroom(settings)
-        app.timer(STATUS_INTERVAL_S, lab.refresh_status)
+        from qulab_gui.lab.room_health import REFRESH_INTERVAL_S, RoomHealth
+
+        room = RoomHealth(lab, _setup_classroom(settings))
+        app.timer(REFRESH_INTERVAL_S, room.refresh)  # /api/health answers from what this reads
     else:
-        classroom = None
         set_current_lab(lab)  # before pages register: they and the tests find the Lab through it
         lab.register_timers(app.timer)  # the header's backend check, lab 5's publisher and consumer
     auth.register(settings)  # off loopback: every page, API call and websocket needs the token
-    api.register(lab, classroom)
-    pages.register(classroom=classroom is not None)
+    api.register(lab, room)
+    pages.register(classroom=room is not None)
     return lab
 
 

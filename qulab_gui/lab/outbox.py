@@ -59,7 +59,6 @@ class OutboxLab:
         self._timers: dict[str, Timer] = {}
         self._idle_until = 0.0  # monotonic; a classroom sandbox skips its ticks until then
         self._unsubscribe: Callable[[], None] | None = None
-        self._counted: tuple[float, dict[str, Any]] | None = None  # (when, counts) for the room's health
 
     # -- lifecycle: timers from setup(), publisher and consumer once the Lab has its backends -----
 
@@ -275,12 +274,6 @@ class OutboxLab:
     def outages(self) -> list[Outage]:
         """The breaker's recent outages (monotonic start/end), for the page's chart."""
         return list(self.publisher.breaker.outages) if self.publisher else []
-
-    async def recent_counts(self, max_age_s: float) -> dict[str, Any]:
-        """`counts()`, read again only when the last read is older than `max_age_s` (the room's health)."""
-        if self._counted is None or time.monotonic() - self._counted[0] > max_age_s:
-            self._counted = (time.monotonic(), await self.counts())
-        return self._counted[1]
 
     async def counts(self) -> dict[str, Any]:
         """Events per status and the age of the oldest pending one, read from the table."""

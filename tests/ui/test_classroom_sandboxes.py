@@ -44,10 +44,6 @@ async def learners_lab(user: User, path: str, opened_before: int):
     return lab
 
 
-def text_of(user: User, marker: str) -> str:
-    return user.find(marker=marker).elements.pop().text
-
-
 async def test_one_learner_resets_and_breaks_things_while_the_others_numbers_stay(
         user: User, another_learner: User) -> None:
     alice, bob = user, another_learner
@@ -107,13 +103,21 @@ async def test_health_counts_the_learners_and_sums_their_outboxes(user: User, an
     await learners_lab(another_learner, "/outbox", 1)
     await first.load_samples(3)
     await first.outbox.calculate_score((await first.list_users())[0].id)
-    response = await user.http_client.get("/api/health")
-    assert response.status_code == 200
-    health = response.json()
-    assert health["learners"] == 2
-    assert health["classroom"]["max"] == 60
-    assert health["outbox"]["pending"] + health["outbox"]["published"] == 1  # the one score event, first's
-    assert health["outbox"]["sandboxes_counted"] == 2
+
+    async def health() -> dict:
+        response = await user.http_client.get("/api/health")
+        assert response.status_code == 200
+        return response.json()
+
+    # answered from the room's snapshot, which a timer refreshes every 2 s: wait for one that has both
+    async def both_counted() -> bool:
+        outbox = (await health())["outbox"]
+        return outbox["sandboxes_counted"] == 2 and outbox["pending"] + outbox["published"] == 1
+
+    await until(both_counted, timeout_s=10)
+    answer = await health()
+    assert answer["learners"] == 2 and answer["classroom"]["max"] == 60 and answer["checked_at"]
+    assert answer["outbox"]["pending"] + answer["outbox"]["published"] == 1  # the one score event, first's
 
 
 async def test_the_instructor_sees_the_learners_and_resets_one(user: User, another_learner: User) -> None:
