@@ -143,7 +143,7 @@ async def test_a_reset_stops_the_learners_own_run_with_a_message(user: User) -> 
 
     lab = await learners_lab(user, "/repository", 0)
     await lab.load_samples(100, 5)
-    lab.set_latency(5)  # 5 ms per statement: lazy loading's 1,101 statements take several seconds
+    lab.set_latency(5)  # 5 ms per statement: lazy loading's 201 statements take over a second
     run = asyncio.create_task(lab.nplus1.measure(["lazy"], 100))
     await until(lambda: lab.is_busy("The N+1 measurement"))
     await lab.reset_database()
