@@ -63,15 +63,14 @@ class Tab:
         self.problems.append(f"request failed: {request.method} {request.url} ({request.failure})")
 
     def open(self, path: str, heading: str) -> None:
-        """Navigate to `path`; wait until its page shows `heading`, has loaded, and its websocket has
-        shaken hands (NiceGUI drops input events sent before that: a field filled too early reaches
-        the server empty). Not "networkidle": 500 ms without a request is a guess about the page,
-        and on a busy machine a page with live timers missed it for 20 s; the handshake is the fact."""
+        """Navigate to `path` (goto returns after the page's load event); wait until it shows `heading`
+        and its websocket has shaken hands (NiceGUI drops input events sent before that: a field
+        filled too early reaches the server empty). Not "networkidle": 500 ms without a request is a
+        guess about the page, and on a busy machine a page with live timers missed it for 20 s."""
         from playwright.sync_api import expect
 
         self.page.goto(self.base_url + path)
         expect(self.page.get_by_text(heading, exact=True).first).to_be_visible(timeout=20_000)
-        self.page.wait_for_load_state("load")
         self.page.wait_for_function("window.did_handshake === true", timeout=20_000)
 
     def screenshot(self, kind: str, name: str) -> Path:
