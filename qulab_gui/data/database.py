@@ -19,12 +19,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, event, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
-from sqlalchemy.pool import AsyncAdaptedQueuePool, StaticPool
+from sqlalchemy.pool import AsyncAdaptedQueuePool, NullPool, StaticPool
 
 from .errors import BUSY_TIMEOUT_S
 from .latency import Latency, delay_statements
@@ -220,10 +221,27 @@ async def migrate(engine: AsyncEngine, schema: str | None = None) -> None:
     With `schema` (the engine's search_path), the schema is created first if it does not exist.
     """
     lock = _migration_locks.setdefault(asyncio.get_running_loop(), asyncio.Lock())
+    if engine.url.get_backend_name() == "sqlite" and not is_memory_sqlite(engine.url):
+        async with lock:  # a classroom opens thirty sandboxes: their migrations leave the loop free
+            await asyncio.to_thread(_upgrade_sqlite_file, engine.url)
+        return
     async with lock, engine.begin() as conn:
         if schema:
             await conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))  # a checked name: [a-z0-9_]
         await conn.run_sync(lambda sync_conn: command.upgrade(alembic_config(sync_conn), "head"))
+
+
+def _upgrade_sqlite_file(url: URL) -> None:
+    """Alembic is synchronous: through the async engine its Python work (reading the scripts,
+    comparing revisions) runs on the event loop. A file can be upgraded with the standard sqlite3
+    driver on a thread instead; an in-memory database lives in the async engine's connection only."""
+    sync_engine = sqlalchemy.create_engine(url.set(drivername="sqlite"), poolclass=NullPool)
+    event.listen(sync_engine, "connect", _sqlite_pragmas)
+    try:
+        with sync_engine.begin() as conn:
+            command.upgrade(alembic_config(conn), "head")
+    finally:
+        sync_engine.dispose()
 
 
 async def reset(engine: AsyncEngine, schema: str | None = None) -> None:
