@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -32,6 +31,7 @@ from qulab_gui.data.unit_of_work import on_commit
 
 from . import kept
 from .context import LabContext
+from .idle import IdleRest
 from .timers import StartTimer, Timer
 
 log = logging.getLogger(__name__)
@@ -43,10 +43,7 @@ CONSUME_INTERVAL_S = 0.25
 CONSUME_BLOCK_MS = 200  # real Redis: wait this long inside XREADGROUP for new entries
 CONSUME_BATCH, FAKE_CONSUME_BATCH = 500, 100
 CONSUME_POLLS_PER_TICK = 5
-# A classroom runs one publisher per learner: one whose outbox was empty at its last tick polls again
-# after this long instead of every tick, unless a commit of the learner's lab wakes it first. (The
-# desktop's one publisher keeps its interval: its page shows every tick.)
-IDLE_POLL_S = 2.0
+IDLE_POLL_S = 2.0  # a classroom sandbox's idle publisher and consumer poll this often (idle.py)
 
 
 class OutboxLab:
@@ -57,7 +54,8 @@ class OutboxLab:
         self.publisher: OutboxPublisher | None = None
         self.consumer: ProjectionConsumer | None = None
         self._timers: dict[str, Timer] = {}
-        self._idle_until = 0.0  # monotonic; a classroom sandbox skips its ticks until then
+        self._publisher_rest = IdleRest(IDLE_POLL_S, enabled=lab.sandbox.learner is not None)
+        self._consumer_rest = IdleRest(IDLE_POLL_S, enabled=lab.sandbox.learner is not None)
         self._unsubscribe: Callable[[], None] | None = None
 
     # -- lifecycle: timers from setup(), publisher and consumer once the Lab has its backends -----
@@ -104,25 +102,32 @@ class OutboxLab:
 
     async def publish_tick(self) -> TickResult | None:
         """The publisher timer's callback (skipped until the Lab has started)."""
-        if not self._started() or time.monotonic() < self._idle_until:
+        if not self._started() or self._publisher_rest.resting:
             return None
+        return await self._drain()
+
+    async def _drain(self) -> TickResult:
         assert self.publisher is not None
         result = await self.publisher.drain(max_batches=MAX_BATCHES_PER_TICK)
-        if self.lab.sandbox.learner is not None and not (result.claimed or result.skipped or result.transport_failed):
-            self._idle_until = time.monotonic() + IDLE_POLL_S
+        if result.published:
+            self._consumer_rest.wake()
+        if not (result.claimed or result.skipped or result.transport_failed):
+            self._publisher_rest.rest()
         return result
 
     async def _wake(self, _: object) -> None:
         """A commit of this lab's sessions (a score, a burst): the next tick polls again."""
-        self._idle_until = 0.0
+        self._publisher_rest.wake()
 
     async def consume_tick(self) -> None:
-        if not self._started():
+        if not self._started() or self._consumer_rest.resting:
             return
         assert self.consumer is not None and self.lab.redis is not None
         try:  # a broker that went away is absorbed by the consumer itself (backoff, one log line)
-            for _ in range(CONSUME_POLLS_PER_TICK):  # a backlog is caught up in a few ticks, not hundreds
+            for poll in range(CONSUME_POLLS_PER_TICK):  # a backlog is caught up in a few ticks, not hundreds
                 if not await self.consumer.poll(block_ms=None if self.lab.redis.is_fake else CONSUME_BLOCK_MS):
+                    if poll == 0 and not self.consumer.failures:  # an empty stream, not a failing broker
+                        self._consumer_rest.rest()
                     break
                 await asyncio.sleep(0)  # between batches the publisher and the pages get their turn
         except (RedisError, OSError) as error:  # anything else: the next tick tries again
@@ -130,8 +135,7 @@ class OutboxLab:
 
     async def publish_now(self) -> TickResult:
         await self.lab.ready()
-        assert self.publisher is not None
-        return await self.publisher.drain(max_batches=MAX_BATCHES_PER_TICK)
+        return await self._drain()
 
     # -- publisher controls ------------------------------------------------------------------------
 

@@ -130,3 +130,24 @@ async def test_two_learners_on_one_server_share_no_table_key_or_stream(tmp_path,
     assert (await alice.count_rows()).users == 0 and (await bob.count_rows()).users == 5
     await room.classroom.stop()
     await room.settle()
+
+
+async def test_an_idle_sandbox_outbox_rests_until_a_commit_wakes_its_publisher_and_a_batch_its_consumer(room: Room) -> None:
+    lab = room.classroom.lab_for(ALICE)
+    await lab.ready()
+    outbox = lab.outbox
+    assert (await outbox.publish_tick()).claimed == 0  # an empty outbox: the publisher rests
+    await outbox.consume_tick()  # an empty stream: the consumer rests
+    assert await outbox.publish_tick() is None  # resting: not even a claim
+
+    await lab.load_samples(2)
+    first, second = [user.id for user in await lab.list_users()]
+    await outbox.calculate_score(first)
+    assert (await outbox.publisher.drain()).published == 1  # behind the lab's back: nobody wakes the consumer
+    await outbox.consume_tick()
+    assert (await outbox.consumer_state()).applied == 0  # still resting
+
+    await outbox.calculate_score(second)  # the commit wakes the publisher
+    assert (await outbox.publish_tick()).published == 1  # and its batch wakes the consumer
+    await outbox.consume_tick()
+    assert (await outbox.consumer_state()).applied == 2
