@@ -11,6 +11,7 @@ place, or is told the room is full.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Callable, Coroutine
@@ -142,12 +143,16 @@ class Classroom:
     def connected_count(self) -> int:
         return sum(1 for entry in self._open.values() if self._tabs(entry))
 
-    def summaries(self) -> list[LearnerSummary]:
+    async def summaries(self) -> list[LearnerSummary]:
         """Every learner with a sandbox, open or on disk, most recently active first."""
+        # The closed sandboxes' notebooks are files (thirty of them, on every refresh): read them
+        # on a thread. The open ones are in memory, and `_open` is only touched on the loop.
+        open_now = dict(self._open)
+        on_disk = await asyncio.to_thread(self._closed_notebooks, set(open_now))
         rows = []
-        for learner in sorted(set(known_learners(self.settings)) | set(self._open)):
-            entry = self._open.get(learner)
-            notebook = entry.lab.notebook if entry else Notebook(Sandbox.for_learner(self.settings, learner).workspace)
+        for learner in sorted(set(on_disk) | set(open_now)):
+            entry = open_now.get(learner)
+            notebook = entry.lab.notebook if entry else on_disk[learner]
             kept = [notebook.last_activity(lab) for lab in notebook.labs()]
             times = [datetime.fromisoformat(at) for at in kept if at] + ([entry.last_seen_at] if entry else [])
             rows.append(LearnerSummary(
@@ -156,6 +161,11 @@ class Classroom:
                 entry.lab.runs.names if entry else []))
         epoch = datetime.min.replace(tzinfo=UTC)
         return sorted(rows, key=lambda row: row.last_activity or epoch, reverse=True)
+
+    def _closed_notebooks(self, open_learners: set[str]) -> dict[str, Notebook]:
+        """On a thread: the sandboxes on disk that are not open, each with its notebook read."""
+        return {learner: Notebook(Sandbox.for_learner(self.settings, learner).workspace)
+                for learner in known_learners(self.settings) if learner not in open_learners}
 
     async def reset(self, learner: str) -> None:
         """Reset one learner's database, cache and fault switches (their kept answers stay: their work)."""

@@ -73,7 +73,7 @@ async def test_an_idle_sandbox_is_closed_only_once_no_tab_shows_it_and_reopens_w
     assert reopened is not lab
     await reopened.ready()
     assert (await reopened.count_rows()).users == 4  # the file stayed: the data is back
-    assert [row.learner for row in room.classroom.summaries()] == [ALICE]
+    assert [row.learner for row in await room.classroom.summaries()] == [ALICE]
 
 
 async def test_a_full_classroom_makes_room_from_idle_sandboxes_or_refuses(tmp_path) -> None:
@@ -86,7 +86,7 @@ async def test_a_full_classroom_makes_room_from_idle_sandboxes_or_refuses(tmp_pa
     room.tabs.discard("alice-tab")  # Alice closed her tab: her sandbox can make room
     room.classroom.lab_for(CAROL, "carol-tab")
     assert room.classroom.open_count == 2
-    assert {row.learner for row in room.classroom.summaries() if row.open} == {BOB, CAROL}
+    assert {row.learner for row in await room.classroom.summaries() if row.open} == {BOB, CAROL}
     await room.classroom.stop()
     await room.settle()
 
@@ -132,7 +132,7 @@ async def test_two_learners_on_one_server_share_no_table_key_or_stream(tmp_path,
     await room.settle()
 
 
-async def test_an_idle_sandbox_outbox_rests_until_a_commit_wakes_its_publisher_and_a_batch_its_consumer(room: Room) -> None:
+async def test_an_idle_outbox_rests_until_a_commit_wakes_the_publisher_and_a_batch_the_consumer(room: Room) -> None:
     lab = room.classroom.lab_for(ALICE)
     await lab.ready()
     outbox = lab.outbox

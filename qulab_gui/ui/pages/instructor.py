@@ -43,7 +43,7 @@ def _key_form() -> None:
         key.on("keydown.enter", lambda: ui.navigate.to(f"/instructor?key={key.value}"))
 
 
-def _learners(classroom: Classroom) -> None:
+async def _learners(classroom: Classroom) -> None:
     summary = ui.label().classes("text-body1").mark("classroom-summary")
     table = ui.table(columns=COLUMNS, rows=[], row_key="learner", pagination=25).classes("w-full").mark("learners")
     table.add_slot("body-cell-learner", """<q-td :props="props">
@@ -51,8 +51,8 @@ def _learners(classroom: Classroom) -> None:
         <q-btn flat dense size="sm" color="negative" icon="restart_alt" label="Reset"
                @click="$parent.$emit('reset', props.row.learner)" /></q-td>""")
 
-    def refresh() -> None:
-        rows = classroom.summaries()
+    async def refresh() -> None:
+        rows = await classroom.summaries()
         table.rows = [_row(row) for row in rows]
         summary.text = (f"{classroom.open_count} of {classroom.settings.max_learners} sandboxes open, "
                         f"{classroom.connected_count()} with a tab open; {len(rows)} learners in all. "
@@ -74,15 +74,15 @@ def _learners(classroom: Classroom) -> None:
             notify_error(f"Could not reset {learner}: {error}")
             return
         ui.notify(f"Reset learner {learner}'s sandbox", type="positive")
-        refresh()
+        await refresh()
 
     table.on("reset", lambda event: reset(event.args))
-    refresh()
+    await refresh()
     ui.timer(5.0, refresh)
 
 
 @ui.page("/instructor", response_timeout=PAGE_TIMEOUT_S)
-def instructor_page(key: str = "") -> None:
+async def instructor_page(key: str = "") -> None:
     ui.page_title("Instructor · QuLab")
     classroom = current_classroom()
     expected = classroom.settings.instructor_token if classroom else None
@@ -98,4 +98,4 @@ def instructor_page(key: str = "") -> None:
                  "switches. A sandbox nobody looked at for "
                  f"{classroom.settings.idle_minutes} minutes is closed and reopens with its data.") \
             .classes("text-body1 text-grey-8")
-        _learners(classroom)
+        await _learners(classroom)
