@@ -54,9 +54,11 @@ def setup(settings: Settings):
     from qulab_gui.lab import Lab
     from qulab_gui.lab.current import set_current_lab
     from qulab_gui.ui import pages
+    from qulab_gui.ui.shutdown import close_pages
 
     lab = Lab(settings)  # the desktop's one sandbox; in a classroom, the server's own backend check
     app.on_startup(lab.start)
+    app.on_shutdown(close_pages)  # first: the pages' timers stop while the lab still answers them
     app.on_shutdown(lab.stop)
     room = None
     if settings.classroom:
