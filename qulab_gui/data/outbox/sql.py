@@ -15,6 +15,7 @@ holds every earlier unpublished event of its aggregate.
 
 from __future__ import annotations
 
+import functools
 import random
 from collections.abc import Sequence
 from datetime import datetime, timedelta
@@ -28,7 +29,14 @@ from .config import EVENTS, ClaimedEvent, PublisherConfig, backoff_s
 PENDING, PUBLISHED, FAILED = EventStatus.PENDING.value, EventStatus.PUBLISHED.value, EventStatus.FAILED.value
 
 
-def _claim_statement(now: datetime, lease_until: datetime, publisher: str, limit: int):
+@functools.lru_cache(maxsize=8)
+def _claim_statement(limit: int):
+    """Built once per batch size: a classroom's thirty publishers each claim every few seconds,
+    and building this construct cost more than running it on an empty outbox. The clock and the
+    publisher are bound per execution (`now`, `lease_until`, `publisher`)."""
+    when = EVENTS.c.lease_expires_at.type
+    now, lease_until = bindparam("now", type_=when), bindparam("lease_until", type_=when)
+    publisher = bindparam("publisher", type_=EVENTS.c.claimed_by.type)
     candidate = EVENTS.alias("candidate")
     earlier = EVENTS.alias("earlier")
     blocked_earlier = exists().where(
@@ -107,7 +115,8 @@ async def claim(sessions: async_sessionmaker[AsyncSession], publisher: str, limi
             await session.execute(text(  # set_config(..., true) is SET LOCAL: this transaction only
                 "SELECT set_config('enable_material', 'off', true), set_config('enable_sort', 'off', true), "
                 "set_config('plan_cache_mode', 'force_custom_plan', true)"))
-        result = await session.execute(_claim_statement(now, lease_until, publisher, limit))
+        result = await session.execute(_claim_statement(limit),
+                                       {"now": now, "lease_until": lease_until, "publisher": publisher})
         claimed = sorted((ClaimedEvent(*row) for row in result), key=lambda e: e.order_key)
         if claimed and postgresql:
             released = await _release_out_of_order(session, publisher, lease_until)
