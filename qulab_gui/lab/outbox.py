@@ -104,11 +104,11 @@ class OutboxLab:
         """The publisher timer's callback (skipped until the Lab has started)."""
         if not self._started() or self._publisher_rest.resting:
             return None
-        return await self._drain()
-
-    async def _drain(self) -> TickResult:
         assert self.publisher is not None
-        result = await self.publisher.drain(max_batches=MAX_BATCHES_PER_TICK)
+        return self._after_drain(await self.publisher.drain(max_batches=MAX_BATCHES_PER_TICK))
+
+    def _after_drain(self, result: TickResult) -> TickResult:
+        """A published batch wakes the consumer; an outbox with nothing due lets the publisher rest."""
         if result.published:
             self._consumer_rest.wake()
         if not (result.claimed or result.skipped or result.transport_failed):
@@ -135,7 +135,8 @@ class OutboxLab:
 
     async def publish_now(self) -> TickResult:
         await self.lab.ready()
-        return await self._drain()
+        assert self.publisher is not None
+        return self._after_drain(await self.publisher.drain(max_batches=MAX_BATCHES_PER_TICK))
 
     # -- publisher controls ------------------------------------------------------------------------
 
