@@ -57,8 +57,10 @@ def show_details(container: ui.column, results: list[LoadResult]) -> None:
                 ui.table(rows=[{"count": count, "sql": shape} for shape, count in result.shapes],
                          columns=SHAPE_COLUMNS, row_key="sql").props("dense flat wrap-cells").classes("w-full")
                 ui.label(f"The first {len(result.first_statements)} statements, verbatim").classes("text-grey-8")
-                for sql in result.first_statements:
-                    ui.code(sql, language="sql").classes("w-full text-xs")
+                # One block, each statement under its number: one code element per statement made
+                # this view most of the page's elements after a run (four strategies, five each).
+                ui.code("\n\n".join(f"-- {number}\n{sql}" for number, sql in enumerate(result.first_statements, 1)),
+                        language="sql").classes("w-full text-xs")
 
 
 def bar_chart() -> ui.echart:
