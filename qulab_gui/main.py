@@ -211,9 +211,10 @@ def main(argv: list[str] | None = None) -> None:
     # collector's sight, so full collections (during a lab's measurement, say) do not walk it.
     gc.collect()
     gc.freeze()
-    # Python's default (700, 10, 10) runs a full collection every 70,000 net allocations; a page of
-    # this app allocates that many, so thirty learners had the loop stopped 0.3–0.75 s every 1–4 s.
-    # A larger first generation makes full collections rare; what is garbage is still collected.
+    # Python's default (700, 10, 10) runs a full collection about every 70,000 net allocations.
+    # Building pages allocates so much that a profile of thirty learners (the classroom bench)
+    # saw full collections stop the loop 0.3–0.75 s every 1–4 s. A larger first generation makes
+    # them rare; what is garbage is still collected.
     gc.set_threshold(*GC_THRESHOLDS)
     ui.run(
         host=settings.host,
