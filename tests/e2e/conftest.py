@@ -52,15 +52,31 @@ class Tab:
         self.page = page
         self.base_url = base_url
         self.problems: list[str] = []
+        # Leaving a page (a click in the drawer) makes the browser abort what that page was still
+        # loading, its lazily imported script chunks say: no fault. So an aborted request counts
+        # only if the tab has not navigated since the request started.
+        self._navigations = 0
+        self._navigations_at_start: dict[object, int] = {}
+        self._aborted: list[tuple[int | None, str]] = []
         page.on("console", lambda message: message.type == "error"
                 and self.problems.append(f"console error: {message.text}"))
         page.on("pageerror", lambda error: self.problems.append(f"page error: {error}"))
+        page.on("request", lambda request: self._navigations_at_start.__setitem__(request, self._navigations))
+        page.on("framenavigated", self._frame_navigated)
         page.on("requestfailed", self._request_failed)
         page.on("response", lambda response: response.status >= 400
                 and self.problems.append(f"HTTP {response.status} {response.url}"))
 
+    def _frame_navigated(self, frame) -> None:
+        if frame == self.page.main_frame:
+            self._navigations += 1
+
     def _request_failed(self, request) -> None:
-        self.problems.append(f"request failed: {request.method} {request.url} ({request.failure})")
+        problem = f"request failed: {request.method} {request.url} ({request.failure})"
+        if request.failure == "net::ERR_ABORTED":  # judged in assert_clean: the navigation may be reported after it
+            self._aborted.append((self._navigations_at_start.get(request), problem))
+        else:
+            self.problems.append(problem)
 
     def open(self, path: str, heading: str) -> None:
         """Navigate to `path` (goto returns after the page's load event); wait until it shows `heading`
@@ -83,7 +99,9 @@ class Tab:
         return path
 
     def assert_clean(self) -> None:
-        assert not self.problems, "the page reported problems:\n" + "\n".join(self.problems)
+        aborted_here = [problem for started_at, problem in self._aborted if started_at == self._navigations]
+        problems = self.problems + aborted_here
+        assert not problems, "the page reported problems:\n" + "\n".join(problems)
 
 
 @pytest.fixture
