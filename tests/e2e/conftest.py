@@ -89,6 +89,19 @@ class Tab:
         expect(self.page.get_by_text(heading, exact=True).first).to_be_visible(timeout=20_000)
         self.page.wait_for_function("window.did_handshake === true", timeout=20_000)
 
+    def fill_n(self, value: str) -> None:
+        """Type N over the number the page chose (min(1000, users)). fill() selects the old value and
+        types over it; once in five full runs on a loaded machine the field lost that selection and
+        61 + "20" became 6120. So: fill, read the field back, fill again if the typing did not replace
+        it, and fail if it still shows something else."""
+        from playwright.sync_api import expect
+
+        field = self.page.get_by_label("N (users)")
+        field.fill(value)
+        if field.input_value() != value:
+            field.fill(value)
+        expect(field).to_have_value(value)
+
     def screenshot(self, kind: str, name: str) -> Path:
         """`name.png`: the 1280x800 viewport as a user sees it; `name-full.png`: the whole page."""
         path = ARTIFACTS / kind / f"{name}.png"

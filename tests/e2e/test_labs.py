@@ -104,7 +104,7 @@ def test_compare_the_loading_strategies(tab: Tab, served: launcher.RunningApp) -
     add_sample_users(tab, 20)
     page = tab.page
     tab.open("/repository", "3 · Repository & N+1")
-    page.get_by_label("N (users)").fill("20")
+    tab.fill_n("20")
     page.get_by_role("button", name="Run all four").click()
     expect(page.get_by_text("Measured 4 strategies for N = 20.").first).to_be_visible(timeout=60_000)
     expected = {"Lazy loading (awaitable_attrs in a loop)": 41, "selectinload": 3, "joinedload": 1,
@@ -209,7 +209,7 @@ def test_the_sweep_fills_point_by_point_while_the_app_stays_responsive(tab: Tab,
         page.get_by_label("Scores per user").fill("5")
         page.get_by_role("button", name="Add sample users").click()
         expect(page.get_by_text(re.compile(r"^Added [\d,]+ users with 5 score"))).to_be_visible(timeout=120_000)
-    page.get_by_label("N (users)").fill("1000")
+    tab.fill_n("1000")
     page.get_by_role("button", name="Run sweep up to N = 1,000").click()
     chart = page.locator("[_echarts_instance_]").nth(1)  # bar chart, then the sweep's statements chart
 

@@ -18,7 +18,7 @@ def test_the_downloaded_report_opens_offline_with_the_counts_and_charts(
     page = tab.page
     labs.add_sample_users(tab, 20)
     tab.open("/repository", "3 · Repository & N+1")
-    page.get_by_label("N (users)").fill("20")
+    tab.fill_n("20")
     page.get_by_role("button", name="Run all four").click()
     expect(page.get_by_text("Measured 4 strategies for N = 20.").first).to_be_visible(timeout=60_000)
     tab.open("/report", "Lab report")
