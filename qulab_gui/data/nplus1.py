@@ -208,10 +208,15 @@ async def run_plan_off_loop(database_url: str, plan: Sequence[tuple[str, int]],
         finally:
             await engine.dispose()
 
+    def work() -> list[LoadResult]:
+        # The coroutine is made on the thread: a run cancelled while it waits for a free
+        # thread never starts, and leaves no coroutine behind that was never awaited.
+        return asyncio.run(in_worker())
+
     # run_in_executor, unlike asyncio.to_thread, does not copy our context variables into the
     # thread: a capture() open around this call does not count the worker engine's statements.
     try:
-        return await caller.run_in_executor(None, asyncio.run, in_worker())
+        return await caller.run_in_executor(None, work)
     except asyncio.CancelledError:
         stop.set()
         raise

@@ -5,8 +5,12 @@ rather than imported, so a wrong formula in the code cannot agree with itself:
 lazy 1 + 2N, selectin 1 + 2 * ceil(N / 500), joined 1, the raiseload guard 1 and then an error.
 """
 
+import asyncio
+import gc
 import math
 import threading
+import warnings
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -102,6 +106,26 @@ async def test_off_loop_run_uses_its_own_engine_and_reports_on_the_callers_threa
     assert [(s, n) for s, n, _ in seen] == [(r.strategy, r.n) for r in results] == nplus1.sweep_plan(60)
     assert {thread for _, _, thread in seen} == {threading.get_ident()}
     assert [r.statements for r in results if r.n == 60] == [121, 3, 1]
+
+
+async def test_a_run_cancelled_before_its_thread_is_free_leaves_nothing_behind(sample, database_url) -> None:
+    """The app stopping while a run still waits for a worker thread: no coroutine left unawaited."""
+    loop = asyncio.get_running_loop()
+    one_thread = ThreadPoolExecutor(max_workers=1)
+    loop.set_default_executor(one_thread)
+    busy = threading.Event()
+    one_thread.submit(busy.wait)  # the only thread is taken
+    run = asyncio.create_task(nplus1.run_plan_off_loop(database_url, [("lazy", 5)]))
+    await asyncio.sleep(0.05)
+    run.cancel()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with pytest.raises(asyncio.CancelledError):
+            await run
+        busy.set()
+        one_thread.shutdown(wait=True)  # drops the cancelled work item
+        gc.collect()
+    assert [str(w.message) for w in caught if issubclass(w.category, RuntimeWarning)] == []
 
 
 async def test_a_stop_request_ends_the_plan_after_the_current_run(sample, recorder) -> None:
