@@ -32,6 +32,7 @@ from .latency import Latency, delay_statements
 from .models import Base
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+CLOSE_WAIT_S = 2.0  # how long stopping waits for connections in use (a query in flight takes ms)
 
 
 @dataclass(frozen=True)
@@ -82,6 +83,21 @@ def create_engine(url: str, pool: PoolSettings | None = None, latency: Latency |
     if latency is not None:
         delay_statements(engine, latency)  # before any StatementRecorder: recorded times include the wait
     return engine
+
+
+async def close_engine(engine: AsyncEngine, wait_s: float = CLOSE_WAIT_S) -> None:
+    """Close every connection of `engine`, letting those still checked out come back first.
+
+    `dispose()` closes only the connections in the pool. One still checked out (a page's session
+    or a timer's check in flight when the lab stops) would come back to a pool nobody closes and
+    be left to the garbage collector: aiosqlite's thread then reports into a closed event loop,
+    and a PostgreSQL backend stays open until then. The wait is bounded, so stopping never hangs.
+    """
+    checked_out = getattr(engine.pool, "checkedout", None)  # a StaticPool or NullPool keeps no count
+    deadline = time.monotonic() + wait_s
+    while callable(checked_out) and checked_out() and time.monotonic() < deadline:
+        await asyncio.sleep(0.01)
+    await engine.dispose()
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -111,7 +111,7 @@ class Lab:
         if self.redis is not None:
             await self.redis.close()
         if self.engine is not None:
-            await self.engine.dispose()
+            await database.close_engine(self.engine)
 
     @property
     def started(self) -> bool:

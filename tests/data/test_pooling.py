@@ -1,7 +1,11 @@
 """The concurrency probe runs a real pool into its limits: waits and timeouts are the pool's own."""
 
-import pytest
+import asyncio
 
+import pytest
+from sqlalchemy import event, text
+
+from qulab_gui.data import database
 from qulab_gui.data.database import PoolSettings
 from qulab_gui.data.pooling import run_probe
 
@@ -41,3 +45,24 @@ async def test_waiters_get_a_connection_when_one_is_returned_in_time(engine, dat
 async def test_bad_probe_settings_are_refused(sessions, pool, hold, message, tmp_path) -> None:
     with pytest.raises(ValueError, match=message):
         await run_probe(f"sqlite+aiosqlite:///{tmp_path / 'x.db'}", sessions, pool, hold)
+
+
+async def test_closing_the_engine_also_closes_a_connection_still_in_use(database_url) -> None:
+    """The lab stopping while a page's query is in flight: that connection is closed too, not left behind."""
+    engine = database.create_engine(database_url)
+    opened, closed = [], []
+    event.listen(engine.sync_engine, "connect", lambda dbapi_connection, _: opened.append(dbapi_connection))
+    event.listen(engine.sync_engine, "close", lambda dbapi_connection, _: closed.append(dbapi_connection))
+    in_use = asyncio.Event()
+
+    async def query_in_flight() -> None:
+        async with engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+            in_use.set()
+            await asyncio.sleep(0.2)
+
+    query = asyncio.create_task(query_in_flight())
+    await in_use.wait()
+    await database.close_engine(engine)
+    await query
+    assert (len(opened), closed) == (1, opened)
