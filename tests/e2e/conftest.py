@@ -90,17 +90,26 @@ class Tab:
         self.page.wait_for_function("window.did_handshake === true", timeout=20_000)
 
     def fill_n(self, value: str) -> None:
-        """Type N over the number the page chose (min(1000, users)). fill() selects the old value and
-        types over it; once in five full runs on a loaded machine the field lost that selection and
-        61 + "20" became 6120. So: fill, read the field back, fill again if the typing did not replace
-        it, and fail if it still shows something else."""
-        from playwright.sync_api import expect
+        """Type N over the number the page chose (min(1000, users)) and wait until the server has it: the
+        sweep button's text is bound to the server's N, so "Run sweep up to N = 20" is the page's own
+        acknowledgement. Twice in ten full runs on a loaded machine the field did not keep the typing
+        (once 61 + "20" became 6120, once it showed 61 again for 5 s after the fill); the cause is not
+        found. So: up to three fills, each waited for, and a failure that says what the tab saw."""
+        from playwright.sync_api import Error, expect
 
         field = self.page.get_by_label("N (users)")
-        field.fill(value)
-        if field.input_value() != value:
+        acknowledged = self.page.get_by_role("button", name=f"Run sweep up to N = {int(value):,}")
+        seen = []
+        for _ in range(3):
+            navigations = self._navigations
             field.fill(value)
-        expect(field).to_have_value(value)
+            try:
+                expect(field).to_have_value(value, timeout=5_000)
+                expect(acknowledged).to_be_visible(timeout=5_000)
+                return
+            except (AssertionError, Error):
+                seen.append(f"field {field.input_value()!r}, {self._navigations - navigations} navigation(s)")
+        raise AssertionError(f"N = {value} did not stick after three fills: " + "; ".join(seen))
 
     def screenshot(self, kind: str, name: str) -> Path:
         """`name.png`: the 1280x800 viewport as a user sees it; `name-full.png`: the whole page."""
