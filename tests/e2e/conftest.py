@@ -92,13 +92,14 @@ class Tab:
     def fill_n(self, value: str) -> None:
         """Type N over the number the page chose (min(1000, users)) and wait until the server has it: the
         sweep button's text is bound to the server's N, so "Run sweep up to N = 20" is the page's own
-        acknowledgement. Twice in ten full runs on a loaded machine the field did not keep the typing
+        acknowledgement. Twice in a dozen full runs on a loaded machine the field did not keep the typing
         (once 61 + "20" became 6120, once it showed 61 again for 5 s after the fill); the cause is not
         found. So: up to three fills, each waited for, and a failure that says what the tab saw."""
         from playwright.sync_api import Error, expect
 
         field = self.page.get_by_label("N (users)")
-        acknowledged = self.page.get_by_role("button", name=f"Run sweep up to N = {int(value):,}")
+        acknowledged = self.page.get_by_role(  # anchored: "N = 20" must not match a server still at 200
+            "button", name=re.compile(rf"Run sweep up to N = {int(value):,}$"))
         seen = []
         for _ in range(3):
             navigations = self._navigations
